@@ -1,0 +1,119 @@
+"""Schema migrations: upgrade, downgrade, current revision and the models-vs-migrations check.
+
+The alembic scripts live in the checkout's ``alembic/`` folder, or inside the installed wheel
+as ``storage/_migrations``; :func:`script_location` finds whichever is there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from alembic import command
+from storage.engine import display_url
+from storage.errors import DatabaseConnectionError, MigrationError
+from storage.models import Base
+
+__all__ = [
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "schema_differences",
+    "script_location",
+    "upgrade",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def script_location() -> Path:
+    """The folder holding ``env.py`` and ``versions/``."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent / "alembic", package_dir / "_migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    msg = f"migration scripts not found next to {package_dir}: the installation is incomplete"
+    raise MigrationError(msg)
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _connected(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except DBAPIError as exc:
+        if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+            reason = " ".join(str(exc.orig).split())
+            msg = f"cannot connect to database {display_url(engine.url)!r}: {reason}"
+            raise DatabaseConnectionError(msg) from None
+        raise
+
+
+def head_revision() -> str:
+    """The newest revision of the migration scripts."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:  # pragma: no cover - the repository always ships revisions
+        raise MigrationError("no migration revisions found")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    with _connected(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database forward to ``revision`` (default: the newest)."""
+    _run(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database back to ``revision`` (``base`` empties it)."""
+    _run(engine, "downgrade", revision)
+
+
+def _run(engine: Engine, direction: str, revision: str) -> None:
+    with _connected(engine) as connection:
+        config = _config(connection)
+        logger.info("migrating %s: %s to %s", display_url(engine.url), direction, revision)
+        try:
+            if direction == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+        except CommandError as exc:
+            msg = f"cannot {direction} to {revision!r}: {exc}"
+            raise MigrationError(msg) from None
+
+
+def schema_differences(engine: Engine) -> list[object]:
+    """Differences between the ORM models and the database (empty when they agree).
+
+    Run it on a database upgraded to head to prove the migrations create what the models
+    declare; it is what ``alembic check`` runs.
+    """
+    with _connected(engine) as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "compare_server_default": True},
+        )
+        return list(compare_metadata(context, Base.metadata))

@@ -1,0 +1,29 @@
+"""SQLAlchemy 2.0 typed models of every Driftline table."""
+
+from __future__ import annotations
+
+from storage.models.alerting import Alert, AlertRule, Channel, Delivery, Silence
+from storage.models.auth import ApiToken
+from storage.models.base import NAMING_CONVENTION, Base
+from storage.models.monitoring import Monitor, MonitorResult
+from storage.models.records import GroundTruthLabel, PredictionRecord
+from storage.models.registry import FeatureCategory, Model, ModelVersion, ReferenceDataset
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Alert",
+    "AlertRule",
+    "ApiToken",
+    "Base",
+    "Channel",
+    "Delivery",
+    "FeatureCategory",
+    "GroundTruthLabel",
+    "Model",
+    "ModelVersion",
+    "Monitor",
+    "MonitorResult",
+    "PredictionRecord",
+    "ReferenceDataset",
+    "Silence",
+]

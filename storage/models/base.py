@@ -1,0 +1,43 @@
+"""The declarative base: naming convention and the shared column types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase
+
+from storage.types import UTCDateTime
+
+__all__ = ["NAMING_CONVENTION", "Base", "BigIntPK", "JSONValue"]
+
+#: Constraint names alembic can refer to, which SQLite's batch mode needs to alter tables.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: JSON on SQLite, JSONB on PostgreSQL.
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+#: 64-bit keys on PostgreSQL; SQLite only autoincrements a column declared ``INTEGER``
+#: (which is 64-bit there anyway).
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Base of every Driftline table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONValue,
+        list[str]: JSONValue,
+        list[dict[str, Any]]: JSONValue,
+        str: String(255),
+    }

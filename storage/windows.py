@@ -1,0 +1,324 @@
+"""Window reads: a model's records in a time range as numpy columns, sampled to a bound.
+
+Sampling is uniform without replacement and reproducible: every record carries a uniform
+random ``sample_key`` drawn once at insert, and a window read to ``limit`` rows keeps the
+``limit`` records with the smallest keys. Only about ``limit`` rows leave the database: the
+query asks for keys below a cut a few standard deviations above ``limit / total``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlalchemy.engine import Connection, Engine
+
+from storage.categories import decode_categories
+from storage.errors import NotFoundError
+from storage.models import Model, ModelVersion, PredictionRecord
+from storage.schema import FeatureSchema
+from storage.window_fetch import VersionQuery, fetch_version_rows
+
+__all__ = ["Window", "read_window", "to_epoch_us"]
+
+_SIGMAS = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Records of one model between ``start`` (inclusive) and ``end`` (exclusive).
+
+    Rows are in time order. Classes are indices into ``classes``; categorical columns hold
+    dictionary codes (NaN when missing) whose values are in ``categories``.
+    """
+
+    model_name: str
+    start: dt.datetime
+    end: dt.datetime
+    #: Records in the window before sampling.
+    total_rows: int
+    classes: tuple[str, ...]
+    timestamps_us: NDArray[np.int64]
+    status: NDArray[np.int16]
+    latency_seconds: NDArray[np.float64]
+    predictions: NDArray[np.float64]
+    #: ``(n, n_classes)``; ``(n, 0)`` for regression models.
+    probabilities: NDArray[np.float64]
+    #: Ground truth joined by request id (NaN where none arrived), if asked for.
+    labels: NDArray[np.float64] | None
+    version_ids: NDArray[np.int64]
+    versions: dict[int, str]
+    numeric_names: tuple[str, ...]
+    #: ``(n, len(numeric_names))``.
+    numeric: NDArray[np.float64]
+    categorical_names: tuple[str, ...]
+    #: ``(n, len(categorical_names))`` dictionary codes.
+    categorical: NDArray[np.float64]
+    #: Categorical feature to ``{code: value}`` for the codes in this window.
+    categories: dict[str, dict[int, str]] = field(default_factory=dict)
+    #: Embedding feature to an ``(n, dims)`` float32 array.
+    embeddings: dict[str, NDArray[np.float32]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.timestamps_us)
+
+    @property
+    def sampled(self) -> bool:
+        """True when the window held more records than were read."""
+        return len(self) < self.total_rows
+
+    def timestamps(self) -> NDArray[np.datetime64]:
+        """Event times as ``datetime64[us]`` (UTC)."""
+        return self.timestamps_us.astype("datetime64[us]")
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelRow:
+    id: int
+    name: str
+    classes: tuple[str, ...]
+
+
+def to_epoch_us(moment: dt.datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"window bounds must be timezone-aware, got naive {moment.isoformat()}"
+        raise ValueError(msg)
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def read_window(
+    engine: Engine,
+    model_name: str,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    limit: int | None = None,
+    version: str | None = None,
+    with_labels: bool = False,
+) -> Window:
+    """Read a model's records with ``start <= time < end``, at most ``limit`` of them.
+
+    Parameters
+    ----------
+    limit
+        Upper bound on the rows returned; a larger window is sampled uniformly.
+    version
+        Only records of this model version; by default every version, with features
+        aligned by name (NaN where a version lacks a feature).
+    with_labels
+        Join ground-truth labels by request id.
+    """
+    if limit is not None and limit < 1:
+        msg = f"limit must be a positive number of rows, got {limit}"
+        raise ValueError(msg)
+    start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+    if end_us <= start_us:
+        msg = f"window end {end.isoformat()} must be after its start {start.isoformat()}"
+        raise ValueError(msg)
+    with engine.connect() as connection:
+        model, versions = _model(connection, model_name, version)
+        counts = _counts(connection, model.id, list(versions), start_us, end_us)
+        total = sum(counts.values())
+        cut = None
+        if limit is not None and total > limit:
+            cut = min(1.0, (limit + _SIGMAS * math.sqrt(limit) + 20) / total)
+        parts = _read_parts(connection, model, versions, counts, start_us, end_us, cut, with_labels)
+        if limit is not None and cut is not None and _rows(parts) < limit:
+            parts = _read_parts(
+                connection, model, versions, counts, start_us, end_us, None, with_labels
+            )
+        window = _assemble(model, versions, parts, limit, with_labels)
+        codes = _codes(window["categorical"])
+        categories = _categories(connection, model.id, codes)
+    return Window(
+        model_name=model.name,
+        start=start,
+        end=end,
+        total_rows=total,
+        classes=tuple(model.classes),
+        versions={vid: label for vid, (label, _) in versions.items()},
+        categories={name: categories.get(name, {}) for name in window["categorical_names"]},
+        **window,
+    )
+
+
+def _model(
+    connection: Connection, name: str, version: str | None
+) -> tuple[_ModelRow, dict[int, tuple[str, FeatureSchema]]]:
+    row = connection.execute(
+        sa.select(Model.id, Model.name, Model.classes).where(Model.name == name)
+    ).one_or_none()
+    if row is None:
+        msg = f"unknown model {name!r}"
+        raise NotFoundError(msg)
+    model = _ModelRow(id=row.id, name=row.name, classes=tuple(row.classes))
+    query = sa.select(ModelVersion.id, ModelVersion.version, ModelVersion.feature_schema).where(
+        ModelVersion.model_id == model.id
+    )
+    if version is not None:
+        query = query.where(ModelVersion.version == version)
+    versions = {
+        vid: (label, FeatureSchema.from_json(schema))
+        for vid, label, schema in connection.execute(query.order_by(ModelVersion.id.desc()))
+    }
+    if version is not None and not versions:
+        msg = f"model {name!r} has no version {version!r}"
+        raise NotFoundError(msg)
+    return model, versions
+
+
+def _counts(
+    connection: Connection, model_id: int, version_ids: list[int], start_us: int, end_us: int
+) -> dict[int, int]:
+    record = PredictionRecord
+    query = (
+        sa.select(record.model_version_id, sa.func.count())
+        .where(
+            record.model_id == model_id,
+            record.timestamp_us >= start_us,
+            record.timestamp_us < end_us,
+            record.model_version_id.in_(version_ids),
+        )
+        .group_by(record.model_version_id)
+    )
+    return {vid: int(count) for vid, count in connection.execute(query).tuples()}
+
+
+def _read_parts(
+    connection: Connection,
+    model: _ModelRow,
+    versions: dict[int, tuple[str, FeatureSchema]],
+    counts: dict[int, int],
+    start_us: int,
+    end_us: int,
+    cut: float | None,
+    with_labels: bool,
+) -> list[tuple[int, dict[str, NDArray[Any]]]]:
+    parts = []
+    for vid, (_, schema) in versions.items():
+        if not counts.get(vid):
+            continue
+        query = VersionQuery(
+            model_id=model.id,
+            version_id=vid,
+            start_us=start_us,
+            end_us=end_us,
+            sample_cut=cut,
+            feature_width=schema.packed_width,
+            n_classes=len(model.classes),
+            embedding_width=schema.embedding_width,
+            with_labels=with_labels,
+        )
+        parts.append((vid, fetch_version_rows(connection, query)))
+    return parts
+
+
+def _rows(parts: list[tuple[int, dict[str, NDArray[Any]]]]) -> int:
+    return sum(len(part["timestamp_us"]) for _, part in parts)
+
+
+def _union(schemas: list[FeatureSchema], attribute: str) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for schema in schemas:
+        names.update(dict.fromkeys(getattr(schema, attribute)))
+    return tuple(names)
+
+
+def _assemble(
+    model: _ModelRow,
+    versions: dict[int, tuple[str, FeatureSchema]],
+    parts: list[tuple[int, dict[str, NDArray[Any]]]],
+    limit: int | None,
+    with_labels: bool,
+) -> dict[str, Any]:
+    """Concatenate per-version arrays, aligning features by name; sample; sort by time."""
+    schemas = [schema for _, schema in versions.values()]
+    numeric_names = _union(schemas, "numeric")
+    categorical_names = _union(schemas, "categorical")
+    embedding_dims = {
+        spec.name: spec.dims or 0
+        for schema in reversed(schemas)
+        for spec in schema.features
+        if spec.name in schema.embedding
+    }
+    n = _rows(parts)
+    numeric = np.full((n, len(numeric_names)), np.nan)
+    categorical = np.full((n, len(categorical_names)), np.nan)
+    embeddings = {
+        name: np.full((n, d), np.nan, dtype=np.float32) for name, d in embedding_dims.items()
+    }
+    probabilities = np.full((n, len(model.classes)), np.nan)
+    version_ids = np.empty(n, dtype=np.int64)
+    offset = 0
+    for vid, part in parts:
+        schema = versions[vid][1]
+        rows = slice(offset, offset + len(part["timestamp_us"]))
+        offset = rows.stop
+        version_ids[rows] = vid
+        features = part.get("features")
+        for j, name in enumerate(schema.numeric):
+            numeric[rows, numeric_names.index(name)] = features[:, j]  # type: ignore[index]
+        for j, name in enumerate(schema.categorical):
+            column = categorical_names.index(name)
+            categorical[rows, column] = features[:, len(schema.numeric) + j]  # type: ignore[index]
+        for name, where in schema.embedding_slices().items():
+            embeddings[name][rows] = part["embeddings"][:, where]
+        if "probabilities" in part:
+            probabilities[rows] = part["probabilities"]
+    scalars = {
+        name: _concat([part[name] for _, part in parts], dtype)
+        for name, dtype in (
+            ("timestamp_us", np.int64),
+            ("status", np.int16),
+            ("latency_seconds", np.float64),
+            ("prediction", np.float64),
+            ("sample_key", np.float64),
+            ("label", np.float64),
+        )
+        if name != "label" or with_labels
+    }
+    keep = np.arange(n)
+    if limit is not None and n > limit:
+        keep = np.argpartition(scalars["sample_key"], limit - 1)[:limit]
+    keep = keep[np.argsort(scalars["timestamp_us"][keep], kind="stable")]
+    return {
+        "timestamps_us": scalars["timestamp_us"][keep],
+        "status": scalars["status"][keep],
+        "latency_seconds": scalars["latency_seconds"][keep],
+        "predictions": scalars["prediction"][keep],
+        "labels": scalars["label"][keep] if with_labels else None,
+        "probabilities": probabilities[keep],
+        "version_ids": version_ids[keep],
+        "numeric_names": numeric_names,
+        "numeric": numeric[keep],
+        "categorical_names": categorical_names,
+        "categorical": categorical[keep],
+        "embeddings": {name: values[keep] for name, values in embeddings.items()},
+    }
+
+
+def _concat(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
+    if not arrays:
+        return np.empty(0, dtype=dtype)
+    return np.concatenate(arrays).astype(dtype, copy=False)
+
+
+def _codes(categorical: NDArray[np.float64]) -> list[int]:
+    values = categorical[~np.isnan(categorical)]
+    return [int(code) for code in np.unique(values)]
+
+
+def _categories(
+    connection: Connection, model_id: int, codes: list[int]
+) -> dict[str, dict[int, str]]:
+    out: dict[str, dict[int, str]] = {}
+    for code, (feature, value) in decode_categories(connection, model_id, codes).items():
+        out.setdefault(feature, {})[code] = value
+    return out
