@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import psycopg
 from numpy.typing import NDArray
+from psycopg import pq
 from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
@@ -24,6 +26,7 @@ _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_HEADER = len(_PG_SIGNATURE) + 8
 _PG_TRAILER = 2
 _NAN64 = np.array([np.nan], dtype="<f8").tobytes()
+_SQLITE_CHUNK = 16_384
 _NAN32 = np.array([np.nan], dtype="<f4").tobytes()
 
 
@@ -99,18 +102,25 @@ def _fetch_sqlite(connection: Connection, query: VersionQuery) -> dict[str, NDAr
     if not isinstance(raw, sqlite3.Connection):  # pragma: no cover - dispatched on dialect
         raise TypeError("expected a sqlite3 connection")
     sql, names = _select(query, nan_float="NULL", nan_blob=lambda b: f"x'{b.hex()}'")
-    rows = raw.execute(sql).fetchall()
-    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    out: dict[str, NDArray[Any]] = {}
+    cursor = raw.execute(sql)
     scalar_types = {"timestamp_us": np.int64, "status": np.int16}
     widths = {name: (width, dtype) for name, _, width, dtype in _blob_columns(query)}
-    for name, values in zip(names, columns, strict=True):
-        if name in widths:
-            width, dtype = widths[name]
-            flat = np.frombuffer(b"".join(values), dtype=dtype)
-            out[name] = flat.reshape(len(rows), width)
-        else:
-            out[name] = np.array(values, dtype=scalar_types.get(name, np.float64))
+    scalars: dict[str, list[NDArray[Any]]] = {name: [] for name in names if name not in widths}
+    blobs = {name: bytearray() for name in widths}
+    # In chunks: one list of a million rows costs more in memory traffic than the rows.
+    while rows := cursor.fetchmany(_SQLITE_CHUNK):
+        for name, values in zip(names, zip(*rows, strict=True), strict=True):
+            if name in blobs:
+                blobs[name] += b"".join(values)
+            else:
+                scalars[name].append(np.array(values, dtype=scalar_types.get(name, np.float64)))
+    out: dict[str, NDArray[Any]] = {
+        name: np.concatenate(parts) if parts else np.empty(0, scalar_types.get(name, np.float64))
+        for name, parts in scalars.items()
+    }
+    n = len(out["timestamp_us"])
+    for name, (width, dtype) in widths.items():
+        out[name] = np.frombuffer(blobs[name], dtype=dtype).reshape(n, width)
     return out
 
 
@@ -119,15 +129,51 @@ def _fetch_postgres(connection: Connection, query: VersionQuery) -> dict[str, ND
         query, nan_float="'NaN'::float8", nan_blob=lambda b: f"'\\x{b.hex()}'::bytea"
     )
     raw = connection.connection.driver_connection
-    buffer = bytearray()
-    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:  # type: ignore[union-attr]
-        for chunk in copy:
-            buffer += chunk
-    return _parse_binary_copy(bytes(buffer), names, query)
+    if not isinstance(raw, psycopg.Connection):  # pragma: no cover - dispatched on dialect
+        raise TypeError("expected a psycopg connection")
+    data = _copy_out(raw, f"COPY ({sql}) TO STDOUT (FORMAT BINARY)")
+    return _parse_binary_copy(data, names, query)
+
+
+def _copy_out(raw: psycopg.Connection[Any], statement: str) -> bytearray:
+    """Run a ``COPY ... TO STDOUT`` and return its whole output.
+
+    Talks to libpq directly: psycopg's ``Copy`` iterator costs several microseconds of
+    Python per row, which for a million-row window is most of the read. Appending each row
+    to one growing buffer (rather than joining a list of rows) keeps memory at one copy.
+    """
+    pgconn = raw.pgconn
+    pgconn.send_query(statement.encode())
+    result = pgconn.get_result()
+    if result is None or result.status != pq.ExecStatus.COPY_OUT:
+        error = _drain(pgconn) or (result.get_error_message() if result else "no result")
+        msg = f"cannot read the window from PostgreSQL: {error}"
+        raise StorageError(msg)
+    out = bytearray()
+    get_copy_data = pgconn.get_copy_data
+    while True:
+        size, row = get_copy_data(0)
+        if size <= 0:
+            break
+        out += row
+    error = _drain(pgconn)
+    if error:
+        msg = f"cannot read the window from PostgreSQL: {error}"
+        raise StorageError(msg)
+    return out
+
+
+def _drain(pgconn: pq.abc.PGconn) -> str:
+    """Consume the remaining results; the first error message, if any."""
+    error = ""
+    while (result := pgconn.get_result()) is not None:
+        if result.status == pq.ExecStatus.FATAL_ERROR and not error:
+            error = " ".join(result.get_error_message().split())
+    return error
 
 
 def _parse_binary_copy(
-    data: bytes, names: list[str], query: VersionQuery
+    data: bytes | bytearray, names: list[str], query: VersionQuery
 ) -> dict[str, NDArray[Any]]:
     if not data.startswith(_PG_SIGNATURE):
         raise StorageError("unexpected COPY output from PostgreSQL: bad signature")

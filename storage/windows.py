@@ -124,16 +124,16 @@ def read_window(
         raise ValueError(msg)
     with engine.connect() as connection:
         model, versions = _model(connection, model_name, version)
-        counts = _counts(connection, model.id, list(versions), start_us, end_us)
-        total = sum(counts.values())
+        version_ids = list(versions) if version is not None else None
+        total = _count(connection, model.id, version_ids, start_us, end_us) if limit else 0
         cut = None
         if limit is not None and total > limit:
             cut = min(1.0, (limit + _SIGMAS * math.sqrt(limit) + 20) / total)
-        parts = _read_parts(connection, model, versions, counts, start_us, end_us, cut, with_labels)
+        parts = _read_parts(connection, model, versions, start_us, end_us, cut, with_labels)
         if limit is not None and cut is not None and _rows(parts) < limit:
-            parts = _read_parts(
-                connection, model, versions, counts, start_us, end_us, None, with_labels
-            )
+            parts = _read_parts(connection, model, versions, start_us, end_us, None, with_labels)
+        if limit is None:
+            total = _rows(parts)
         window = _assemble(model, versions, parts, limit, with_labels)
         codes = _codes(window["categorical"])
         categories = _categories(connection, model.id, codes)
@@ -174,28 +174,28 @@ def _model(
     return model, versions
 
 
-def _counts(
-    connection: Connection, model_id: int, version_ids: list[int], start_us: int, end_us: int
-) -> dict[int, int]:
+def _count(
+    connection: Connection,
+    model_id: int,
+    version_ids: list[int] | None,
+    start_us: int,
+    end_us: int,
+) -> int:
     record = PredictionRecord
-    query = (
-        sa.select(record.model_version_id, sa.func.count())
-        .where(
-            record.model_id == model_id,
-            record.timestamp_us >= start_us,
-            record.timestamp_us < end_us,
-            record.model_version_id.in_(version_ids),
-        )
-        .group_by(record.model_version_id)
+    query = sa.select(sa.func.count()).where(
+        record.model_id == model_id,
+        record.timestamp_us >= start_us,
+        record.timestamp_us < end_us,
     )
-    return {vid: int(count) for vid, count in connection.execute(query).tuples()}
+    if version_ids is not None:
+        query = query.where(record.model_version_id.in_(version_ids))
+    return int(connection.execute(query).scalar_one())
 
 
 def _read_parts(
     connection: Connection,
     model: _ModelRow,
     versions: dict[int, tuple[str, FeatureSchema]],
-    counts: dict[int, int],
     start_us: int,
     end_us: int,
     cut: float | None,
@@ -203,8 +203,6 @@ def _read_parts(
 ) -> list[tuple[int, dict[str, NDArray[Any]]]]:
     parts = []
     for vid, (_, schema) in versions.items():
-        if not counts.get(vid):
-            continue
         query = VersionQuery(
             model_id=model.id,
             version_id=vid,
@@ -216,7 +214,9 @@ def _read_parts(
             embedding_width=schema.embedding_width,
             with_labels=with_labels,
         )
-        parts.append((vid, fetch_version_rows(connection, query)))
+        part = fetch_version_rows(connection, query)
+        if len(part["timestamp_us"]):
+            parts.append((vid, part))
     return parts
 
 
@@ -239,39 +239,26 @@ def _assemble(
     with_labels: bool,
 ) -> dict[str, Any]:
     """Concatenate per-version arrays, aligning features by name; sample; sort by time."""
-    schemas = [schema for _, schema in versions.values()]
+    schemas = [versions[vid][1] for vid, _ in parts]
     numeric_names = _union(schemas, "numeric")
     categorical_names = _union(schemas, "categorical")
-    embedding_dims = {
-        spec.name: spec.dims or 0
-        for schema in reversed(schemas)
-        for spec in schema.features
-        if spec.name in schema.embedding
-    }
     n = _rows(parts)
-    numeric = np.full((n, len(numeric_names)), np.nan)
-    categorical = np.full((n, len(categorical_names)), np.nan)
-    embeddings = {
-        name: np.full((n, d), np.nan, dtype=np.float32) for name, d in embedding_dims.items()
-    }
-    probabilities = np.full((n, len(model.classes)), np.nan)
-    version_ids = np.empty(n, dtype=np.int64)
-    offset = 0
-    for vid, part in parts:
-        schema = versions[vid][1]
-        rows = slice(offset, offset + len(part["timestamp_us"]))
-        offset = rows.stop
-        version_ids[rows] = vid
-        features = part.get("features")
-        for j, name in enumerate(schema.numeric):
-            numeric[rows, numeric_names.index(name)] = features[:, j]  # type: ignore[index]
-        for j, name in enumerate(schema.categorical):
-            column = categorical_names.index(name)
-            categorical[rows, column] = features[:, len(schema.numeric) + j]  # type: ignore[index]
-        for name, where in schema.embedding_slices().items():
-            embeddings[name][rows] = part["embeddings"][:, where]
-        if "probabilities" in part:
-            probabilities[rows] = part["probabilities"]
+    if len(parts) == 1:
+        # One version: its packed matrix already is the numeric | categorical layout.
+        part = parts[0][1]
+        features = part.get("features", np.empty((n, 0)))
+        numeric = features[:, : len(numeric_names)]
+        categorical = features[:, len(numeric_names) :]
+        embeddings = {
+            name: part["embeddings"][:, where]
+            for name, where in schemas[0].embedding_slices().items()
+        }
+        probabilities = part.get("probabilities", np.empty((n, 0)))
+        version_ids = np.full(n, parts[0][0], dtype=np.int64)
+    else:
+        numeric, categorical, embeddings, probabilities, version_ids = _align(
+            model, versions, parts, numeric_names, categorical_names
+        )
     scalars = {
         name: _concat([part[name] for _, part in parts], dtype)
         for name, dtype in (
@@ -284,10 +271,12 @@ def _assemble(
         )
         if name != "label" or with_labels
     }
-    keep = np.arange(n)
+    keep: NDArray[np.intp] | slice = slice(None)
     if limit is not None and n > limit:
-        keep = np.argpartition(scalars["sample_key"], limit - 1)[:limit]
-    keep = keep[np.argsort(scalars["timestamp_us"][keep], kind="stable")]
+        chosen = np.argpartition(scalars["sample_key"], limit - 1)[:limit]
+        keep = chosen[np.argsort(scalars["timestamp_us"][chosen], kind="stable")]
+    elif n and (np.diff(scalars["timestamp_us"]) < 0).any():
+        keep = np.argsort(scalars["timestamp_us"], kind="stable")
     return {
         "timestamps_us": scalars["timestamp_us"][keep],
         "status": scalars["status"][keep],
@@ -302,6 +291,52 @@ def _assemble(
         "categorical": categorical[keep],
         "embeddings": {name: values[keep] for name, values in embeddings.items()},
     }
+
+
+def _align(
+    model: _ModelRow,
+    versions: dict[int, tuple[str, FeatureSchema]],
+    parts: list[tuple[int, dict[str, NDArray[Any]]]],
+    numeric_names: tuple[str, ...],
+    categorical_names: tuple[str, ...],
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    dict[str, NDArray[np.float32]],
+    NDArray[np.float64],
+    NDArray[np.int64],
+]:
+    """Several versions: place each version's columns by feature name, NaN elsewhere."""
+    n = _rows(parts)
+    numeric = np.full((n, len(numeric_names)), np.nan)
+    categorical = np.full((n, len(categorical_names)), np.nan)
+    dims = {
+        spec.name: spec.dims or 0
+        for vid, _ in parts
+        for spec in versions[vid][1].features
+        if spec.dims is not None
+    }
+    embeddings = {name: np.full((n, d), np.nan, dtype=np.float32) for name, d in dims.items()}
+    probabilities = np.full((n, len(model.classes)), np.nan)
+    version_ids = np.empty(n, dtype=np.int64)
+    offset = 0
+    for vid, part in parts:
+        schema = versions[vid][1]
+        rows = slice(offset, offset + len(part["timestamp_us"]))
+        offset = rows.stop
+        version_ids[rows] = vid
+        if "features" in part:
+            width = len(schema.numeric)
+            numeric[rows, [numeric_names.index(name) for name in schema.numeric]] = part[
+                "features"
+            ][:, :width]
+            columns = [categorical_names.index(name) for name in schema.categorical]
+            categorical[rows, columns] = part["features"][:, width:]
+        for name, where in schema.embedding_slices().items():
+            embeddings[name][rows] = part["embeddings"][:, where]
+        if "probabilities" in part:
+            probabilities[rows] = part["probabilities"]
+    return numeric, categorical, embeddings, probabilities, version_ids
 
 
 def _concat(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:

@@ -1,0 +1,222 @@
+"""Storage benchmark: bulk insert and window reads on SQLite and PostgreSQL, in one run.
+
+    .venv/bin/python benchmarks/storage/run.py [--pg-url postgresql://postgres@127.0.0.1/postgres]
+        [--write-results benchmarks/RESULTS.md]
+
+Measures, per back end: inserting 100k records with 20 features (in batches of 10k, as a
+sidecar flushes), re-inserting the same 100k (nothing may be stored twice), reading windows
+of 100k and 1M records with 50 features into numpy, and reading the 1M window sampled to 100k.
+Each back end gets a fresh database that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from storage import (
+    FeatureSpec,
+    PredictionBatch,
+    create_engine,
+    create_session_factory,
+    insert_predictions,
+    read_window,
+    register_model,
+    sqlite_url,
+)
+from storage.migrations import upgrade
+
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+EPOCH_US = int(EPOCH.timestamp()) * 1_000_000
+BATCH = 10_000
+TARGETS = {
+    ("postgresql", "insert"): ("records/s", 50_000.0),
+    ("sqlite", "insert"): ("records/s", 20_000.0),
+    ("postgresql", "read 100k"): ("s", 0.5),
+    ("sqlite", "read 100k"): ("s", 0.5),
+    ("postgresql", "read 1M"): ("s", 5.0),
+    ("sqlite", "read 1M"): ("s", 5.0),
+}
+
+
+@dataclass
+class Row:
+    backend: str
+    operation: str
+    records: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds
+
+    def verdict(self) -> str:
+        target = TARGETS.get((self.backend, self.operation))
+        if target is None:
+            return ""
+        unit, bound = target
+        ok = self.rate >= bound if unit == "records/s" else self.seconds <= bound
+        return f"{'PASS' if ok else 'FAIL'} ({'>=' if unit == 'records/s' else '<='} {bound:g} {unit})"
+
+
+def batch(rng: np.random.Generator, start: int, n: int, n_features: int) -> PredictionBatch:
+    names = [f"x{j}" for j in range(n_features)]
+    values = rng.normal(size=(n, n_features))
+    return PredictionBatch(
+        request_ids=[f"req-{i}" for i in range(start, start + n)],
+        timestamps_us=EPOCH_US + np.arange(start, start + n, dtype=np.int64) * 1_000,
+        features={name: values[:, j] for j, name in enumerate(names)},
+        predictions=rng.normal(size=n),
+        latency_seconds=rng.exponential(0.01, size=n),
+    )
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    begin = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - begin, out
+
+
+def insert_all(engine: sa.Engine, handle: Any, batches: list[PredictionBatch]) -> int:
+    return sum(insert_predictions(engine, handle, b).inserted for b in batches)
+
+
+def run_backend(backend: str, url: str, rng: np.random.Generator) -> list[Row]:
+    engine = create_engine(url)
+    upgrade(engine)
+    rows: list[Row] = []
+    with create_session_factory(engine).begin() as session:
+        narrow = register_model(
+            session, name="narrow", task="regression", version="1",
+            features=[FeatureSpec(f"x{j}", "numeric") for j in range(20)],
+        )  # fmt: skip
+        wide = register_model(
+            session, name="wide", task="regression", version="1",
+            features=[FeatureSpec(f"x{j}", "numeric") for j in range(50)],
+        )  # fmt: skip
+    narrow_batches = [batch(rng, s, BATCH, 20) for s in range(0, 100_000, BATCH)]
+    seconds, inserted = timed(lambda: insert_all(engine, narrow, narrow_batches))
+    assert inserted == 100_000, inserted
+    rows.append(Row(backend, "insert", 100_000, seconds, "20 features, batches of 10k"))
+    seconds, inserted = timed(lambda: insert_all(engine, narrow, narrow_batches))
+    assert inserted == 0, f"re-insert stored {inserted} duplicates"
+    rows.append(Row(backend, "re-insert (all duplicates)", 100_000, seconds, "0 stored"))
+
+    for start in range(0, 1_000_000, 50_000):
+        insert_predictions(engine, wide, batch(rng, start, 50_000, 50))
+    if backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("VACUUM ANALYZE prediction_records"))
+    for label, n, limit in (("read 100k", 100_000, None), ("read 1M", 1_000_000, None),
+                            ("read 1M sampled to 100k", 1_000_000, 100_000)):  # fmt: skip
+        end = EPOCH + dt.timedelta(milliseconds=n)
+        seconds, window = timed(
+            lambda end=end, limit=limit: read_window(
+                engine, "wide", start=EPOCH, end=end, limit=limit
+            )
+        )
+        assert window.numeric.shape == (limit or n, 50), window.numeric.shape
+        rows.append(Row(backend, label, len(window), seconds, "50 features into numpy"))
+    engine.dispose()
+    return rows
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"driftline_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f", {kib / 1024**2:.0f} GiB RAM"
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| back end | operation | records | seconds | records/s | target | note |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.backend} | {r.operation} | {r.records:,} | {r.seconds:.3f} | "
+            f"{r.rate:,.0f} | {r.verdict()} | {r.note} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument("--write-results", type=Path, default=None)
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as folder:
+        rows += run_backend("sqlite", sqlite_url(Path(folder) / "bench.db"), rng)
+    with postgres_database(args.pg_url) as url:
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            server = connection.execute(sa.text("SHOW server_version")).scalar_one()
+        engine.dispose()
+        rows += run_backend("postgresql", url, rng)
+    header = f"Machine: {machine()}, PostgreSQL {server}.\n"
+    text = f"{header}\n{table(rows)}\n"
+    print(text)
+    if args.write_results is not None:
+        write_section(args.write_results, "storage", text)
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    """Replace the ``## name`` section of the results file (others are kept)."""
+    today = dt.date.today().isoformat()
+    section = f"## {name}\n\nRun on {today} with `benchmarks/{name}/run.py`.\n{body}"
+    existing = path.read_text() if path.exists() else "# Benchmark results\n"
+    parts = existing.split("\n## ")
+    kept = [parts[0].rstrip() + "\n"] + [
+        "## " + p.rstrip() + "\n" for p in parts[1:] if not p.startswith(f"{name}\n")
+    ]
+    path.write_text("\n".join([*kept, section]))
+
+
+if __name__ == "__main__":
+    main()
