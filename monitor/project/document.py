@@ -1,0 +1,106 @@
+"""The whole project file: its sections, and the references between them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Annotated, Literal, Protocol, Self, TypeVar
+
+from pydantic import BeforeValidator, model_validator
+
+from monitor.errors import NotDeclaredError
+from monitor.project._base import Loc, Spec, check_unique, spec_error
+from monitor.project.alert_rules import AlertRuleSpec
+from monitor.project.channels import Channel
+from monitor.project.model_specs import ModelSpec
+from monitor.project.monitors import MonitorSpec
+
+__all__ = ["Project"]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Named)
+
+
+def _exactly_one(value: object) -> object:
+    """Keep ``true`` and ``1.0`` from passing as version ``1``."""
+    if type(value) is not int or value != 1:
+        raise spec_error("must be 1")
+    return value
+
+
+class Project(Spec):
+    """A parsed, validated ``driftline.yaml``; build it with :func:`load_project`."""
+
+    version: Annotated[Literal[1], BeforeValidator(_exactly_one)]
+    """Version of the file format; only ``1`` exists."""
+    models: tuple[ModelSpec, ...] = ()
+    """Monitored models."""
+    monitors: tuple[MonitorSpec, ...] = ()
+    """Scheduled checks on the models' records."""
+    alert_rules: tuple[AlertRuleSpec, ...] = ()
+    """Conditions on monitor results that fire alerts."""
+    channels: tuple[Channel, ...] = ()
+    """Where alerts are sent."""
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        for section in ("models", "monitors", "alert_rules", "channels"):
+            items: Sequence[_Named] = getattr(self, section)
+            check_unique([item.name for item in items], (section,), "name", field="name")
+        models = {model.name: model for model in self.models}
+        monitors = [monitor.name for monitor in self.monitors]
+        channels = [channel.name for channel in self.channels]
+        for index, monitor in enumerate(self.monitors):
+            at: Loc = ("monitors", index)
+            _check_known(monitor.model, models, "model", "declared models", (*at, "model"))
+            features = models[monitor.model].feature_names
+            label = f"features of model {monitor.model!r}"
+            for position, feature in enumerate(monitor.features or ()):
+                where = (*at, "features", position)
+                _check_known(feature, features, "feature", label, where)
+        for index, rule in enumerate(self.alert_rules):
+            at = ("alert_rules", index)
+            _check_known(rule.monitor, monitors, "monitor", "declared monitors", (*at, "monitor"))
+            for position, channel in enumerate(rule.channels):
+                where = (*at, "channels", position)
+                _check_known(channel, channels, "channel", "declared channels", where)
+        return self
+
+    def model(self, name: str) -> ModelSpec:
+        """The model called ``name``; raises :class:`~monitor.errors.NotDeclaredError` if none."""
+        return _lookup(self.models, name, "model")
+
+    def monitor(self, name: str) -> MonitorSpec:
+        """The monitor called ``name``; raises :class:`~monitor.errors.NotDeclaredError` if none."""
+        return _lookup(self.monitors, name, "monitor")
+
+    def alert_rule(self, name: str) -> AlertRuleSpec:
+        """The alert rule called ``name``; raises :class:`~monitor.errors.NotDeclaredError`."""
+        return _lookup(self.alert_rules, name, "alert rule")
+
+    def channel(self, name: str) -> Channel:
+        """The channel called ``name``; raises :class:`~monitor.errors.NotDeclaredError` if none."""
+        return _lookup(self.channels, name, "channel")
+
+
+def _check_known(name: str, declared: Collection[str], what: str, label: str, at: Loc) -> None:
+    """Raise unless ``name`` is one of ``declared``; ``label`` introduces the listing."""
+    if name in declared:
+        return
+    listing = f"{label}: {', '.join(declared) or '(none)'}"
+    raise spec_error(
+        f"unknown {what} {name!r}; {listing}", at=at, redacted=f"unknown {what}; {listing}"
+    )
+
+
+def _lookup(items: Sequence[_T], name: str, what: str) -> _T:
+    for item in items:
+        if item.name == name:
+            return item
+    listing = ", ".join(item.name for item in items) or "(none)"
+    msg = f"no {what} named {name!r} in the project; declared {what}s: {listing}"
+    raise NotDeclaredError(msg)

@@ -1,0 +1,184 @@
+"""Process settings read from ``DRIFTLINE_*`` environment variables.
+
+Settings are built once, by the CLI entry point, with :func:`load_settings`, and passed down
+explicitly. Nothing here runs at import time: relative paths are resolved against the working
+directory of the moment the settings are built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitor.errors import SettingsError
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+
+ENV_PREFIX = "DRIFTLINE_"
+"""Prefix of every environment variable read into :class:`Settings`."""
+
+_PROJECT_FILE_NAME = "driftline.yaml"
+_DATABASE_FILE_NAME = "driftline.db"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+
+
+class Settings(BaseSettings):
+    """Process-wide settings, one field per ``DRIFTLINE_<FIELD>`` environment variable.
+
+    Examples
+    --------
+    >>> settings = Settings(port=9000)
+    >>> settings.port
+    9000
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
+
+    database_url: str | None = Field(default=None, repr=False)
+    """SQLAlchemy URL of the database; ``None`` means the SQLite file ``<data_dir>/driftline.db``.
+
+    Kept out of ``repr`` because it may embed a password."""
+
+    data_dir: Annotated[Path, Field(validate_default=True)] = Path(".driftline")
+    """Directory for the embedded database and spool files; made absolute at build time."""
+
+    project_file: Path | None = None
+    """Path of the project file; ``None`` means ``./driftline.yaml`` if that file exists."""
+
+    auto_migrate: bool = True
+    """Whether services run ``alembic upgrade head`` when they start."""
+
+    log_level: LogLevel = "INFO"
+    """Minimum level of emitted log records (case-insensitive)."""
+
+    log_format: LogFormat = "text"
+    """``text`` for human-readable lines, ``json`` for one JSON object per line."""
+
+    host: str = "127.0.0.1"
+    """Interface the HTTP services bind to."""
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    """TCP port the HTTP services listen on (1-65535)."""
+
+    _cwd: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("database_url", "project_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """Treat an empty environment variable as an unset one."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("data_dir", "project_file", mode="after")
+    @classmethod
+    def _make_absolute(cls, value: Path | None) -> Path | None:
+        """Resolve relative paths against the current working directory."""
+        return None if value is None else value.expanduser().resolve()
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object, info: ValidationInfo) -> object:
+        """Accept ``debug`` for ``DEBUG`` and ``JSON`` for ``json``."""
+        if not isinstance(value, str):
+            return value
+        stripped = value.strip()
+        return stripped.upper() if info.field_name == "log_level" else stripped.lower()
+
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to.
+
+        Returns
+        -------
+        str
+            :attr:`database_url` if set, else ``sqlite:///<absolute data_dir>/driftline.db``.
+        """
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / _DATABASE_FILE_NAME).as_posix()}"
+
+    def resolved_project_file(self) -> Path | None:
+        """The project file to load.
+
+        Returns
+        -------
+        pathlib.Path or None
+            :attr:`project_file` if set, else ``driftline.yaml`` in the working directory the
+            settings were built in if that file exists, else ``None``.
+        """
+        if self.project_file is not None:
+            return self.project_file
+        candidate = self._cwd / _PROJECT_FILE_NAME
+        return candidate if candidate.is_file() else None
+
+
+# What each field must be, in the words of the error message.
+_EXPECTED: dict[str, str] = {
+    "database_url": "a SQLAlchemy database URL",
+    "data_dir": "a directory path",
+    "project_file": "a file path",
+    "auto_migrate": "a boolean (true/false, 1/0, yes/no, on/off)",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "log_format": "one of text, json",
+    "host": "a host name or IP address",
+    "port": "an integer between 1 and 65535",
+}
+# Values never echoed back in a message.
+_SENSITIVE = frozenset({"database_url"})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings` from the environment, with keyword overrides taking precedence.
+
+    Parameters
+    ----------
+    **overrides
+        Field values that win over ``DRIFTLINE_*`` environment variables (CLI options).
+
+    Returns
+    -------
+    Settings
+        The validated, frozen settings.
+
+    Raises
+    ------
+    SettingsError
+        If a value is invalid; the one-line message names the environment variable, e.g.
+        ``DRIFTLINE_PORT: must be an integer between 1 and 65535, got 'abc'``.
+    """
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
+    if unknown:
+        msg = (
+            f"load_settings() got unknown settings {unknown}; known: {list(Settings.model_fields)}"
+        )
+        raise TypeError(msg)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = _to_settings_error(exc.errors()[0], overrides, exc.error_count())
+    raise error  # outside the handler: no chained error repeating the offending value
+
+
+def _to_settings_error(error: ErrorDetails, overrides: dict[str, Any], count: int) -> SettingsError:
+    """Turn the first pydantic error into a one-line :class:`SettingsError`."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    name = field if field in overrides else f"{ENV_PREFIX}{field.upper()}"
+    expected = _EXPECTED.get(field)
+    text = f"must be {expected}" if expected else error["msg"]
+    if field not in _SENSITIVE:
+        # The variable as written, not as normalised by a validator ("verbose", not "VERBOSE").
+        got = error["input"] if field in overrides else os.environ.get(name, error["input"])
+        text += f", got {got!r}"
+    if count > 1:
+        more = count - 1
+        text += f" (and {more} more error{'s' if more > 1 else ''})"
+    return SettingsError(f"{name}: {text}", env_var=name)
