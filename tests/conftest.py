@@ -44,6 +44,8 @@ def fresh_postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test."""
     base = postgres_base_url()
     if base is None:
+        if os.environ.get("DRIFTLINE_REQUIRE_POSTGRES"):
+            pytest.fail(f"DRIFTLINE_REQUIRE_POSTGRES is set but {POSTGRES_ENV} is not")
         pytest.skip(f"{POSTGRES_ENV} is not set")
     url = make_url(base).set(drivername="postgresql+psycopg")
     name = f"{url.database}_{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,254 @@
+"""``driftline``: the one command-line entry point for every role.
+
+User mistakes (a bad setting, project file or database URL) print one line on stderr and
+exit with status 2; anything else is a bug, logged with its traceback, exit status 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor import __version__
+from monitor.errors import ConfigError
+from monitor.logging import configure_logging
+from monitor.settings import Settings, load_settings
+from storage.errors import StorageError
+
+__all__ = ["app", "main"]
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="driftline",
+    help="Driftline: model observability and drift monitoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Schema migrations of the store.", no_args_is_help=True)
+project_app = typer.Typer(help="The project file (driftline.yaml).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(project_app, name="project")
+
+USER_ERROR = 2
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Global options, applied on top of the DRIFTLINE_* environment."""
+
+    overrides: dict[str, Any]
+
+    def settings(self) -> Settings:
+        settings = load_settings(**self.overrides)
+        configure_logging(settings.log_level, settings.log_format)
+        return settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        Console().print(f"driftline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL (default: DRIFTLINE_DATABASE_URL, else embedded SQLite)."),
+    ] = None,
+    project: Annotated[
+        Path | None,
+        typer.Option(help="Project file (default: DRIFTLINE_PROJECT_FILE, else ./driftline.yaml)."),
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    overrides = {
+        key: value
+        for key, value in {
+            "database_url": database_url,
+            "project_file": project,
+            "log_level": log_level,
+        }.items()
+        if value is not None
+    }
+    ctx.obj = _Options(overrides)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn configuration and database mistakes into one stderr line and exit status 2."""
+    try:
+        yield
+    except (ConfigError, StorageError) as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
+        raise typer.Exit(USER_ERROR) from None
+
+
+def _engine(ctx: typer.Context, *, migrate: bool | None = None) -> Any:
+    from monitor.database import open_database
+
+    return open_database(ctx.obj.settings(), migrate=migrate)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the schema forward (to the newest revision by default)."""
+    from storage import create_engine, display_url
+    from storage.migrations import current_revision, upgrade
+
+    with user_errors():
+        settings = ctx.obj.settings()
+        engine = create_engine(settings.resolved_database_url())
+        upgrade(engine, revision)
+        Console().print(
+            f"{display_url(engine.url)}: schema at revision {current_revision(engine)}",
+            markup=False,
+        )
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and the newest one available."""
+    from storage import create_engine, display_url
+    from storage.migrations import current_revision, head_revision
+
+    with user_errors():
+        engine = create_engine(ctx.obj.settings().resolved_database_url())
+        current, head = current_revision(engine), head_revision()
+        state = "up to date" if current == head else f"behind: newest is {head}"
+        Console().print(f"{display_url(engine.url)}: {current or 'empty'} ({state})", markup=False)
+        engine.dispose()
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes every table.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm that data may be lost.")] = False,
+) -> None:
+    """Migrate the schema back to REVISION. Tables and data added since are dropped."""
+    from storage import create_engine, display_url
+    from storage.migrations import current_revision, downgrade
+
+    with user_errors():
+        if not yes:
+            raise ConfigError(
+                f"downgrading to {revision!r} drops the tables and data added since: "
+                "add --yes to confirm"
+            )
+        engine = create_engine(ctx.obj.settings().resolved_database_url())
+        downgrade(engine, revision)
+        current = current_revision(engine) or "empty"
+        Console().print(f"{display_url(engine.url)}: schema at {current}", markup=False)
+        engine.dispose()
+
+
+def _project_path(ctx: typer.Context, file: Path | None) -> tuple[Settings, Path]:
+    settings = ctx.obj.settings()
+    path = file or settings.resolved_project_file()
+    if path is None:
+        raise ConfigError(
+            "no project file: pass one, set DRIFTLINE_PROJECT_FILE, or create ./driftline.yaml"
+        )
+    return settings, path
+
+
+@project_app.command("check")
+def project_check(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="Project file.")] = None,
+) -> None:
+    """Validate the project file and list what it declares."""
+    from monitor.project import load_project
+
+    with user_errors():
+        _, path = _project_path(ctx, file)
+        project = load_project(path)
+    table = Table(title=f"{path}: valid")
+    for column in ("section", "count", "names"):
+        table.add_column(column)
+    for section in ("models", "monitors", "alert_rules", "channels"):
+        items = getattr(project, section)
+        table.add_row(section, str(len(items)), ", ".join(item.name for item in items))
+    Console().print(table)
+
+
+@project_app.command("sync")
+def project_sync(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="Project file.")] = None,
+) -> None:
+    """Register the project's models and versions in the store (idempotent)."""
+    from monitor.project import load_project
+    from storage import FeatureKind, FeatureSpec, create_session_factory, register_model
+
+    with user_errors():
+        _, path = _project_path(ctx, file)
+        project = load_project(path)
+        engine = _engine(ctx)
+        with create_session_factory(engine).begin() as session:
+            for model in project.models:
+                register_model(
+                    session,
+                    name=model.name,
+                    task=model.task,
+                    classes=model.classes or (),
+                    version=model.version,
+                    features=[
+                        FeatureSpec(f.name, FeatureKind(f.kind), f.dims) for f in model.features
+                    ],
+                    description=model.description,
+                )
+        engine.dispose()
+    names = ", ".join(f"{m.name} v{m.version}" for m in project.models) or "none"
+    Console().print(f"registered models: {names}", markup=False)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    duration: Annotated[
+        float, typer.Option(min=0, help="Seconds the traffic replay takes (0: as fast as it can).")
+    ] = 20.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the generated data.")] = None,
+) -> None:
+    """The live demo: a classifier's traffic, drifting, replayed into the embedded store."""
+    from monitor.demo_view import run_demo_view
+
+    with user_errors():
+        engine = _engine(ctx)
+        try:
+            run_demo_view(engine, duration_seconds=duration, seed=seed)
+        finally:
+            engine.dispose()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        sys.exit(130)
+    except Exception:
+        logger.exception("driftline failed unexpectedly; this is a bug, please report it")
+        sys.exit(1)
