@@ -119,8 +119,19 @@ def pack_batch(model: ModelHandle, batch: PredictionBatch) -> PackedBatch:
     )
 
 
+def _as_array(values: Any, where: str, dtype: Any = None) -> NDArray[Any]:
+    """``numpy.asarray`` whose failures (ragged or mixed input) name the column."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError):
+        expected = "numbers" if dtype is not None else "a flat list of values"
+        msg = f"{where}: expected {expected} of one shape for every record, got malformed input"
+        raise InvalidBatchError(msg) from None
+
+
 def _column(values: Any, n: int, where: str) -> NDArray[Any]:
-    array = np.asarray(values)
+    array = _as_array(values, where)
     if array.ndim != 1 or array.shape[0] != n:
         msg = f"{where}: expected {n} values (one per record), got shape {array.shape}"
         raise InvalidBatchError(msg)
@@ -178,22 +189,34 @@ def _strings(values: Any, n: int, where: str, *, max_length: int | None = 1024) 
         if not isinstance(value, str):
             msg = f"{where}: expected strings or None, got {type(value).__name__} at record {i}"
             raise InvalidBatchError(msg)
-        if max_length is not None and len(value) > max_length:
+        if "\x00" in value:
+            msg = f"{where}: strings may not contain NUL characters, got one at record {i}"
+            raise InvalidBatchError(msg)
+        if max_length is not None and _utf8_length(value, max_length) > max_length:
             msg = (
-                f"{where}: values are at most {max_length} characters, "
-                f"got {len(value)} at record {i}"
+                f"{where}: values are at most {max_length} bytes of UTF-8, "
+                f"got {len(value.encode())} at record {i}"
             )
             raise InvalidBatchError(msg)
     return out
 
 
+def _utf8_length(value: str, limit: int) -> int:
+    """Length in UTF-8 bytes; only encoded when it could exceed ``limit``."""
+    return len(value) if 4 * len(value) <= limit else len(value.encode())
+
+
 def _request_ids(values: Sequence[str]) -> list[str]:
     out = list(values)
     for i, value in enumerate(out):
-        if not isinstance(value, str) or not 0 < len(value) <= _MAX_REQUEST_ID:
+        if (
+            not isinstance(value, str)
+            or not 0 < _utf8_length(value, _MAX_REQUEST_ID) <= _MAX_REQUEST_ID
+            or "\x00" in value
+        ):
             msg = (
                 f"request_ids: expected non-empty strings of at most {_MAX_REQUEST_ID} "
-                f"characters, got {value!r} at record {i}"
+                f"bytes of UTF-8 without NUL characters, got {value!r} at record {i}"
             )
             raise InvalidBatchError(msg)
     return out
@@ -238,7 +261,7 @@ def _probabilities(model: ModelHandle, values: Any, n: int) -> NDArray[np.float6
         return None
     if not model.task.is_classification:
         raise InvalidBatchError("probabilities: only classifiers have probabilities")
-    array = np.asarray(values, dtype=np.float64)
+    array = _as_array(values, "probabilities", np.float64)
     expected = (n, len(model.classes))
     if array.shape != expected:
         msg = f"probabilities: expected shape {expected} (records, classes), got {array.shape}"
@@ -259,12 +282,22 @@ def _embeddings(model: ModelHandle, batch: PredictionBatch, n: int) -> NDArray[n
     for name, where in slices.items():
         if name not in batch.features:
             continue
-        array = np.asarray(batch.features[name], dtype=np.float32)
+        array = _as_array(batch.features[name], f"feature {name!r}", np.float64)
         expected = (n, where.stop - where.start)
         if array.shape != expected:
             msg = f"feature {name!r}: expected an embedding of shape {expected}, got {array.shape}"
             raise InvalidBatchError(msg)
-        out[:, where] = array
+        with np.errstate(over="ignore"):
+            single = array.astype(np.float32)
+        overflow = np.isinf(single)
+        if overflow.any():
+            row = int(np.flatnonzero(overflow.any(axis=1))[0])
+            msg = (
+                f"feature {name!r}: expected finite values within float32 range "
+                f"(|x| < 3.4e38) or NaN, got a value out of range at record {row}"
+            )
+            raise InvalidBatchError(msg)
+        out[:, where] = single
     return out
 
 

@@ -50,7 +50,7 @@ def _lookup(
             _table.c.feature == feature,
             _table.c.value.in_(chunk),
         )
-        found.update(dict(connection.execute(query).tuples().all()))
+        found.update(dict(connection.execute(query).all()))
     return found
 
 

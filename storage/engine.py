@@ -47,7 +47,7 @@ def parse_database_url(url: str) -> URL:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         msg = (
             f"cannot parse database URL {_mask(url)!r}: expected e.g. "
             "'sqlite:///path/to/driftline.db' or 'postgresql://user@host:5432/dbname'"
@@ -82,12 +82,13 @@ def display_url(url: str | URL) -> str:
 def _mask(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        # Unparseable: drop everything between '://' and '@', where credentials live.
-        scheme, sep, rest = url.partition("://")
-        if sep and "@" in rest:
-            return f"{scheme}://***@{rest.rpartition('@')[2]}"
-        return url
+    except (ArgumentError, ValueError):
+        # Unparseable: hide everything before the last '@', where credentials live.
+        head, at, host = url.rpartition("@")
+        if not at:
+            return url
+        scheme, sep, _ = head.partition("://")
+        return f"{scheme}://***@{host}" if sep else f"***@{host}"
 
 
 def create_engine(url: str | URL, *, echo: bool = False) -> Engine:

@@ -49,7 +49,11 @@ def upsert_labels(
         raise InvalidBatchError(msg)
     times: list[int | None] = [None] * len(values)
     if event_timestamps_us is not None:
-        times = [int(t) for t in np.asarray(event_timestamps_us, dtype=np.int64).tolist()]
+        try:
+            times = [int(t) for t in np.asarray(event_timestamps_us, dtype=np.int64).tolist()]
+        except (TypeError, ValueError, OverflowError):
+            msg = "labels: event timestamps must be integers (microseconds since the epoch)"
+            raise InvalidBatchError(msg) from None
         if len(times) != len(values):
             msg = f"labels: {len(values)} values but {len(times)} event timestamps"
             raise InvalidBatchError(msg)
@@ -57,7 +61,11 @@ def upsert_labels(
     now = utc_now()
     rows: dict[str, dict[str, Any]] = {}
     for i, (request_id, value, at) in enumerate(zip(request_ids, encoded, times, strict=True)):
-        if not isinstance(request_id, str) or not 0 < len(request_id) <= 255:
+        if (
+            not isinstance(request_id, str)
+            or not 0 < len(request_id.encode()) <= 255
+            or "\x00" in request_id
+        ):
             msg = f"labels: request id at position {i} must be 1-255 characters, got {request_id!r}"
             raise InvalidBatchError(msg)
         rows[request_id] = {

@@ -18,7 +18,7 @@ from storage.types import FeatureKind
 
 __all__ = ["FeatureSchema", "FeatureSpec"]
 
-_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
+_NAME = re.compile(r"[^\x00-\x1f]{1,255}")
 _MAX_EMBEDDING_DIMS = 65_536
 
 
@@ -31,12 +31,15 @@ class FeatureSpec:
     dims: int | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             msg = f"feature name must be 1-255 printable characters, got {self.name!r}"
             raise InvalidBatchError(msg)
         object.__setattr__(self, "kind", _kind(self.name, self.kind))
         if self.kind is FeatureKind.EMBEDDING:
-            if self.dims is None or not 1 <= self.dims <= _MAX_EMBEDDING_DIMS:
+            dims = self.dims
+            if not isinstance(dims, int) or isinstance(dims, bool):
+                dims = None
+            if dims is None or not 1 <= dims <= _MAX_EMBEDDING_DIMS:
                 msg = (
                     f"feature {self.name!r}: an embedding needs dims between 1 and "
                     f"{_MAX_EMBEDDING_DIMS}, got {self.dims!r}"

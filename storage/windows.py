@@ -239,19 +239,28 @@ def _assemble(
     with_labels: bool,
 ) -> dict[str, Any]:
     """Concatenate per-version arrays, aligning features by name; sample; sort by time."""
-    schemas = [versions[vid][1] for vid, _ in parts]
+    # Names of every version read (newest first), so even an empty window lists them.
+    schemas = [schema for _, schema in versions.values()]
     numeric_names = _union(schemas, "numeric")
     categorical_names = _union(schemas, "categorical")
     n = _rows(parts)
-    if len(parts) == 1:
+    single = versions[parts[0][0]][1] if len(parts) == 1 else None
+    if (
+        single is not None
+        and (single.numeric, single.categorical)
+        == (
+            numeric_names,
+            categorical_names,
+        )
+        and set(single.embedding) == set(_union(schemas, "embedding"))
+    ):
         # One version: its packed matrix already is the numeric | categorical layout.
         part = parts[0][1]
         features = part.get("features", np.empty((n, 0)))
         numeric = features[:, : len(numeric_names)]
         categorical = features[:, len(numeric_names) :]
         embeddings = {
-            name: part["embeddings"][:, where]
-            for name, where in schemas[0].embedding_slices().items()
+            name: part["embeddings"][:, where] for name, where in single.embedding_slices().items()
         }
         probabilities = part.get("probabilities", np.empty((n, 0)))
         version_ids = np.full(n, parts[0][0], dtype=np.int64)
@@ -310,10 +319,10 @@ def _align(
     n = _rows(parts)
     numeric = np.full((n, len(numeric_names)), np.nan)
     categorical = np.full((n, len(categorical_names)), np.nan)
-    dims = {
+    dims = {  # every version's embeddings; the newest version's dims win
         spec.name: spec.dims or 0
-        for vid, _ in parts
-        for spec in versions[vid][1].features
+        for _, schema in reversed(list(versions.values()))
+        for spec in schema.features
         if spec.dims is not None
     }
     embeddings = {name: np.full((n, d), np.nan, dtype=np.float32) for name, d in dims.items()}

@@ -15,6 +15,9 @@ from storage.types import Task
 
 __all__ = ["ModelHandle", "get_model_version", "list_models", "register_model"]
 
+#: Length of ``models.name`` and ``model_versions.version``.
+_MAX_NAME = 63
+
 
 @dataclass(frozen=True, slots=True)
 class ModelHandle:
@@ -55,6 +58,10 @@ def register_model(
         task, classes or feature schema.
     """
     task = _task(task)
+    for what, value in (("model name", name), ("model version", version)):
+        if not isinstance(value, str) or not 0 < len(value) <= _MAX_NAME:
+            msg = f"{what} must be 1-{_MAX_NAME} characters, got {value!r}"
+            raise InvalidBatchError(msg)
     schema = FeatureSchema(tuple(features))
     _check_classes(name, task, classes)
     model = session.scalars(sa.select(Model).where(Model.name == name)).one_or_none()

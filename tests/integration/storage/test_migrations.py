@@ -1,0 +1,167 @@
+"""Tests of :mod:`storage.migrations` on SQLite and PostgreSQL.
+
+The migration scripts must build exactly what the ORM models declare (what ``alembic check``
+verifies), downgrade cleanly and name every constraint by the naming convention.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from storage.migrations import (
+    current_revision,
+    downgrade,
+    head_revision,
+    schema_differences,
+    script_location,
+    upgrade,
+)
+from storage.models import Base
+
+pytestmark = pytest.mark.integration
+
+VERSIONS = Path(__file__).resolve().parents[3] / "alembic" / "versions"
+
+#: Every table Driftline owns, written out independently of the models.
+TABLES = {
+    "alert_rules",
+    "alerts",
+    "api_tokens",
+    "channels",
+    "deliveries",
+    "feature_categories",
+    "ground_truth_labels",
+    "model_versions",
+    "models",
+    "monitor_results",
+    "monitors",
+    "prediction_records",
+    "reference_datasets",
+    "silences",
+}
+
+
+def driftline_tables(engine: Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def revisions_in_files() -> list[str]:
+    """The ``revision = "..."`` value of every migration script, read without importing it."""
+    found = []
+    for path in sorted(VERSIONS.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            target = getattr(node, "target", None) or getattr(node, "targets", [None])[0]
+            if isinstance(target, ast.Name) and target.id == "revision":
+                value = node.value  # type: ignore[attr-defined]
+                assert isinstance(value, ast.Constant)
+                assert isinstance(value.value, str)
+                found.append(value.value)
+    return found
+
+
+def test_head_revision_is_the_single_script_revision() -> None:
+    revisions = revisions_in_files()
+
+    assert len(revisions) == 1
+    assert head_revision() == revisions[0]
+
+
+def test_script_location_is_the_checkout_alembic_folder() -> None:
+    assert script_location() == VERSIONS.parent
+
+
+def test_upgrade_creates_exactly_the_models(empty_engine: Engine) -> None:
+    assert current_revision(empty_engine) is None
+    assert driftline_tables(empty_engine) == set()
+
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision()
+    assert driftline_tables(empty_engine) == TABLES
+    assert set(Base.metadata.tables) == TABLES
+    assert schema_differences(empty_engine) == []
+
+
+def test_schema_differences_detects_drift(empty_engine: Engine) -> None:
+    # The check must be able to fail: a database missing an index is reported.
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_prediction_records_model_time"))
+
+    differences = schema_differences(empty_engine)
+
+    assert len(differences) == 1
+    assert "ix_prediction_records_model_time" in repr(differences)
+
+
+def test_downgrade_to_base_then_upgrade_again(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    downgrade(empty_engine, "base")
+
+    assert driftline_tables(empty_engine) == set()
+    assert current_revision(empty_engine) is None
+
+    upgrade(empty_engine)
+
+    assert driftline_tables(empty_engine) == TABLES
+    assert current_revision(empty_engine) == head_revision()
+    assert schema_differences(empty_engine) == []
+
+
+def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision()
+    assert driftline_tables(empty_engine) == TABLES
+
+
+def test_constraints_follow_the_naming_convention(engine: Engine) -> None:
+    inspector = sa.inspect(engine)
+    table = "prediction_records"
+
+    assert inspector.get_pk_constraint(table)["name"] == "pk_prediction_records"
+    assert {u["name"] for u in inspector.get_unique_constraints(table)} == {
+        "uq_prediction_records_model_id_request_id"
+    }
+    assert {f["name"] for f in inspector.get_foreign_keys(table)} == {
+        "fk_prediction_records_model_id_models",
+        "fk_prediction_records_model_version_id_model_versions",
+    }
+    assert {c["name"] for c in inspector.get_check_constraints(table)} == {
+        "ck_prediction_records_status_known"
+    }
+    assert {u["name"] for u in inspector.get_unique_constraints("feature_categories")} == {
+        "uq_feature_categories_model_id_feature_value"
+    }
+    assert {c["name"] for c in inspector.get_check_constraints("models")} == {"ck_models_task"}
+
+
+def test_every_constraint_in_the_database_is_named_by_convention(engine: Engine) -> None:
+    inspector = sa.inspect(engine)
+    for table in sorted(TABLES):
+        assert inspector.get_pk_constraint(table)["name"] == f"pk_{table}"
+        named = [("uq", u["name"]) for u in inspector.get_unique_constraints(table)]
+        named += [("fk", f["name"]) for f in inspector.get_foreign_keys(table)]
+        named += [("ck", c["name"]) for c in inspector.get_check_constraints(table)]
+        for prefix, name in named:
+            assert name is not None, f"unnamed {prefix} constraint on {table}"
+            assert name.startswith(f"{prefix}_{table}_"), (table, name)
+
+
+def test_database_constraint_names_match_the_models(engine: Engine) -> None:
+    # alembic's comparison ignores CHECK constraints and constraint names; compare them here.
+    inspector = sa.inspect(engine)
+    for table in sorted(TABLES):
+        in_database = {inspector.get_pk_constraint(table)["name"]}
+        in_database |= {u["name"] for u in inspector.get_unique_constraints(table)}
+        in_database |= {f["name"] for f in inspector.get_foreign_keys(table)}
+        in_database |= {c["name"] for c in inspector.get_check_constraints(table)}
+        declared = {str(c.name) for c in Base.metadata.tables[table].constraints}
+        assert in_database == declared, table
