@@ -66,6 +66,7 @@ class PhaseSummary:
 
 @dataclass
 class DemoReport:
+    version: str = ""
     records_stored: int = 0
     labels_stored: int = 0
     replayed_duplicates: int = 0
@@ -124,15 +125,16 @@ def run_demo(
     classifier, reference = _train(rng)
     features = [FeatureSpec(f"f{j}", FeatureKind.NUMERIC) for j in range(_N_NUMERIC)]
     features.append(FeatureSpec("segment", FeatureKind.CATEGORICAL))
+    # Each run deploys a new version, so its summaries read only its own records.
+    run = uuid.uuid4().hex[:8]
     with create_session_factory(engine).begin() as session:
         handle = register_model(
             session, name=DEMO_MODEL, task="binary_classification", classes=_CLASSES,
-            version="1", features=features,
+            version=f"run-{run}", features=features,
         )  # fmt: skip
-    run = uuid.uuid4().hex[:8]
     ticks = _TICKS_PER_PHASE * len(PHASES)
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=ticks)
-    report = DemoReport()
+    report = DemoReport(version=handle.version)
     pending: list[tuple[int, list[str], list[str]]] = []
     last_batch: PredictionBatch | None = None
     for tick in range(ticks):
@@ -153,9 +155,8 @@ def run_demo(
         report.replayed_duplicates = insert_predictions(engine, handle, last_batch).duplicates
     for i, name in enumerate(PHASES):
         begin = start + dt.timedelta(minutes=i * _TICKS_PER_PHASE)
-        report.phases.append(
-            _summarise(engine, name, begin, begin + dt.timedelta(minutes=_TICKS_PER_PHASE))
-        )
+        end = begin + dt.timedelta(minutes=_TICKS_PER_PHASE)
+        report.phases.append(_summarise(engine, handle.version, name, begin, end))
     return report
 
 
@@ -203,9 +204,13 @@ def _deliver_labels(
     return written
 
 
-def _summarise(engine: Engine, name: str, begin: dt.datetime, end: dt.datetime) -> PhaseSummary:
+def _summarise(
+    engine: Engine, version: str, name: str, begin: dt.datetime, end: dt.datetime
+) -> PhaseSummary:
     started = time.perf_counter()
-    window: Window = read_window(engine, DEMO_MODEL, start=begin, end=end, with_labels=True)
+    window: Window = read_window(
+        engine, DEMO_MODEL, start=begin, end=end, version=version, with_labels=True
+    )
     seconds = time.perf_counter() - started
     ok = window.status == RecordStatus.OK
     labels = window.labels if window.labels is not None else np.full(len(window), np.nan)

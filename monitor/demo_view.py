@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -16,11 +17,8 @@ __all__ = ["run_demo_view"]
 def run_demo_view(engine: Engine, *, duration_seconds: float, seed: int | None) -> DemoReport:
     """Run the demo on ``engine`` and show it in the terminal."""
     console = Console()
-    console.print(
-        f"[bold]Driftline demo[/bold]: model [cyan]{DEMO_MODEL}[/cyan] on "
-        f"{display_url(engine.url)}",
-        highlight=False,
-    )
+    console.print("[bold]Driftline demo[/bold]", highlight=False)
+    console.print(f"store: {display_url(engine.url)}", markup=False, highlight=False)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -35,10 +33,16 @@ def run_demo_view(engine: Engine, *, duration_seconds: float, seed: int | None) 
             progress.update(task, completed=done, total=total, description=f"phase: {phase:<16}")
 
         report = run_demo(engine, duration_seconds=duration_seconds, seed=seed, on_tick=on_tick)
-    console.print(_phase_table(report))
     console.print(
-        f"stored {report.records_stored:,} prediction records and {report.labels_stored:,} "
-        f"late labels; replaying the last batch stored nothing new "
+        f"model {DEMO_MODEL}, version {report.version}: each phase's window read back",
+        markup=False,
+        highlight=False,
+    )
+    console.print(_phase_table(report))
+    reads = ", ".join(f"{phase.read_seconds * 1000:.0f}" for phase in report.phases)
+    console.print(
+        f"stored {report.records_stored:,} prediction records and {report.labels_stored:,} late "
+        f"labels; windows read in {reads} ms; replaying the last batch stored nothing new "
         f"({report.replayed_duplicates} duplicates skipped).",
         highlight=False,
     )
@@ -46,10 +50,15 @@ def run_demo_view(engine: Engine, *, duration_seconds: float, seed: int | None) 
 
 
 def _phase_table(report: DemoReport) -> Table:
-    table = Table(title="Each phase's window, read back from the store")
-    for column in ("phase", "records", "bad input", "mean f0", "corporate share", "accuracy",
-                   "label coverage", "read time"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "phase" else "right")
+    """Narrow enough for an 80-column terminal."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="bad: share of bad-input requests; labels: share with a late label",
+    )
+    table.add_column("phase", no_wrap=True)
+    for column in ("records", "bad", "f0 mean", "corporate", "accuracy", "labels"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for phase in report.phases:
         table.add_row(
             phase.name,
@@ -59,6 +68,5 @@ def _phase_table(report: DemoReport) -> Table:
             f"{phase.corporate_share:.1%}",
             f"{phase.accuracy:.1%}",
             f"{phase.label_coverage:.0%}",
-            f"{phase.read_seconds * 1000:.0f} ms",
         )
     return table

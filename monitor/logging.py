@@ -39,3 +39,4 @@ def configure_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text"
     root.setLevel(level)
     # Alembic logs every migration step at INFO; keep that, but not SQLAlchemy's chatter.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

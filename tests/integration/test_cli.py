@@ -1,0 +1,389 @@
+"""Tests of the ``driftline`` console script, run as a real process.
+
+Every run gets an empty working directory (``tmp_path``), an environment without any
+``DRIFTLINE_*`` variable from the outer shell, no stdin and a timeout. The terminal is
+pinned to a known width so rich's output does not depend on the machine running the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+import monitor
+from storage import create_engine, create_session_factory, get_model_version, sqlite_url
+from storage.migrations import current_revision
+from storage.models import Model, ModelVersion, PredictionRecord
+from storage.schema import FeatureSpec
+from storage.types import FeatureKind, Task
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+DRIFTLINE = Path(sys.executable).with_name("driftline")
+EXAMPLE_PROJECT = REPO / "examples" / "driftline.yaml"
+HEAD = str(ScriptDirectory(str(REPO / "alembic")).get_current_head())
+TIMEOUT_SECONDS = 60
+DEMO_TIMEOUT_SECONDS = 120
+WIDE_TERMINAL = "200"
+# Variables that would make rich emit colours or change its width whatever the output is.
+_TERMINAL_VARIABLES = ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+# The values the example project's ${NAME} references need to validate.
+EXAMPLE_ENVIRONMENT = {
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.example.com/services/T000/B000/XXXX",
+    "PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef",
+    "SMTP_PASSWORD": "smtp-pa55word-for-tests",
+    "RETRAIN_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one ``driftline`` process did."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def transcript(self) -> str:
+        """The command, its status and both streams, for assertion messages."""
+        return (
+            f"driftline {' '.join(self.args)} exited {self.returncode}\n"
+            f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+        )
+
+
+def driftline(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Run:
+    """Run the installed console script in ``cwd`` with a controlled environment."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith("DRIFTLINE_") and name not in _TERMINAL_VARIABLES
+    }
+    environment.update({"COLUMNS": WIDE_TERMINAL, "NO_COLOR": "1"})
+    environment.update(env or {})
+    completed = subprocess.run(
+        [str(DRIFTLINE), *args],
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(tuple(args), completed.returncode, completed.stdout, completed.stderr)
+
+
+def assert_ok(run: Run) -> None:
+    assert run.returncode == 0, run.transcript
+    assert "Traceback" not in run.stderr, run.transcript
+
+
+def assert_user_error(run: Run) -> str:
+    """Exit status 2, one ``error:`` line on stderr, nothing else; returns that line."""
+    assert run.returncode == 2, run.transcript
+    assert "Traceback" not in run.stderr, run.transcript
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.transcript
+    assert lines[0].startswith("error: "), run.transcript
+    return lines[0]
+
+
+def listed_commands(help_text: str) -> set[str]:
+    """The first word of each line of the ``Commands`` panel of a help screen."""
+    panel = help_text.partition("Commands")[2]
+    return {
+        match.group(1)
+        for line in panel.splitlines()
+        if (match := re.match(r"^[\s│|]*([a-z][a-z-]*)\s{2,}\S", line))
+    }
+
+
+def schema_revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+# --- help and version ----------------------------------------------------------------------
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    top = driftline(tmp_path, "--help")
+    db = driftline(tmp_path, "db", "--help")
+
+    assert_ok(top)
+    assert {"db", "project", "demo"} <= listed_commands(top.stdout), top.transcript
+    assert_ok(db)
+    assert {"upgrade", "current", "downgrade"} <= listed_commands(db.stdout), db.transcript
+
+
+def test_version(tmp_path: Path) -> None:
+    run = driftline(tmp_path, "--version")
+
+    assert_ok(run)
+    assert run.stdout.strip() == f"driftline {monitor.__version__}", run.transcript
+    assert not (tmp_path / ".driftline").exists()  # --version touches no database
+
+
+# --- db upgrade / current / downgrade --------------------------------------------------------
+
+
+def test_db_commands_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
+    database = tmp_path / ".driftline" / "driftline.db"
+
+    upgrade = driftline(tmp_path, "db", "upgrade")
+    assert_ok(upgrade)
+    assert database.is_file(), upgrade.transcript
+    assert f"revision {HEAD}" in upgrade.stdout, upgrade.transcript
+    assert str(database) in upgrade.stdout, upgrade.transcript
+    url = sqlite_url(database)
+    assert schema_revision(url) == HEAD
+
+    current = driftline(tmp_path, "db", "current")
+    assert_ok(current)
+    assert HEAD in current.stdout, current.transcript
+    assert "up to date" in current.stdout, current.transcript
+
+    refused = driftline(tmp_path, "db", "downgrade", "base")
+    line = assert_user_error(refused)
+    assert "--yes" in line
+    assert schema_revision(url) == HEAD  # nothing was dropped
+
+    downgrade = driftline(tmp_path, "db", "downgrade", "base", "--yes")
+    assert_ok(downgrade)
+    assert schema_revision(url) is None
+    engine = create_engine(url)
+    try:
+        assert sa.inspect(engine).get_table_names() == ["alembic_version"]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_db_commands_on_postgresql(tmp_path: Path, fresh_postgres_url: str, how: str) -> None:
+    def run(*args: str) -> Run:
+        if how == "option":
+            return driftline(tmp_path, "--database-url", fresh_postgres_url, *args)
+        return driftline(tmp_path, *args, env={"DRIFTLINE_DATABASE_URL": fresh_postgres_url})
+
+    assert schema_revision(fresh_postgres_url) is None
+
+    upgrade = run("db", "upgrade")
+    assert_ok(upgrade)
+    assert f"revision {HEAD}" in upgrade.stdout, upgrade.transcript
+    assert schema_revision(fresh_postgres_url) == HEAD
+    assert not (tmp_path / ".driftline").exists()  # the embedded default was not used
+
+    current = run("db", "current")
+    assert_ok(current)
+    assert HEAD in current.stdout, current.transcript
+    assert "up to date" in current.stdout, current.transcript
+
+    line = assert_user_error(run("db", "downgrade", "base"))
+    assert "--yes" in line
+    assert schema_revision(fresh_postgres_url) == HEAD
+
+    assert_ok(run("db", "downgrade", "base", "--yes"))
+    assert schema_revision(fresh_postgres_url) is None
+
+
+# --- user errors: one line on stderr, exit status 2 -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("not a url", "not a url", id="unparseable"),
+        pytest.param("mysql://u@h/db", "mysql", id="unsupported-scheme"),
+        pytest.param("postgresql://u:s3cret@127.0.0.1:1/x", "127.0.0.1:1", id="unreachable"),
+    ],
+)
+def test_a_wrong_database_url_is_one_line(tmp_path: Path, url: str, expected: str) -> None:
+    run = driftline(tmp_path, "--database-url", url, "db", "upgrade")
+
+    line = assert_user_error(run)
+    assert expected in line
+    assert run.stdout == "", run.transcript
+    assert "s3cret" not in run.stdout + run.stderr
+    assert not (tmp_path / ".driftline").exists()
+
+
+def test_a_wrong_database_url_from_the_environment_is_one_line(tmp_path: Path) -> None:
+    url = "postgresql://u:s3cret@127.0.0.1:1/x"
+    run = driftline(tmp_path, "db", "current", env={"DRIFTLINE_DATABASE_URL": url})
+
+    assert "127.0.0.1:1" in assert_user_error(run)
+    assert "s3cret" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "version: 1\nmodels:\n  - name: a\n     task: regression\n",
+            r"(:4:|line 4\b)",
+            id="yaml-syntax",
+        ),
+        pytest.param(
+            "version: 1\nmodels:\n  - name: a\n    task: regression\n    colour: red\n",
+            r"models\[0\]\.colour",
+            id="unknown-key",
+        ),
+    ],
+)
+def test_a_malformed_project_file_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "project.yaml").write_text(text, encoding="utf-8")
+
+    line = assert_user_error(driftline(tmp_path, "project", "check", "project.yaml"))
+
+    assert "project.yaml" in line
+    assert re.search(expected, line), line
+
+
+def test_a_missing_project_file_is_one_line(tmp_path: Path) -> None:
+    line = assert_user_error(driftline(tmp_path, "project", "check", "absent.yaml"))
+
+    assert "absent.yaml" in line
+    assert "not found" in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DRIFTLINE_PORT", "abc"), ("DRIFTLINE_PORT", "70000"), ("DRIFTLINE_LOG_LEVEL", "verbose")],
+)
+def test_a_bad_setting_is_one_line(tmp_path: Path, variable: str, value: str) -> None:
+    run = driftline(tmp_path, "db", "current", env={variable: value})
+
+    line = assert_user_error(run)
+    assert line.startswith(f"error: {variable}"), line
+    assert repr(value) in line
+    assert not (tmp_path / ".driftline").exists()
+
+
+# --- project check / sync ---------------------------------------------------------------------
+
+
+def example_project(directory: Path) -> Path:
+    """Copy the example project into ``directory``; check it needs what we provide."""
+    text = EXAMPLE_PROJECT.read_text(encoding="utf-8")
+    values = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    referenced = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", "\n".join(values)))
+    assert referenced == set(EXAMPLE_ENVIRONMENT), "update EXAMPLE_ENVIRONMENT for the example"
+    return Path(shutil.copy(EXAMPLE_PROJECT, directory / "driftline.yaml"))
+
+
+def test_project_check_lists_the_example_models(tmp_path: Path) -> None:
+    example_project(tmp_path)
+
+    run = driftline(tmp_path, "project", "check", "driftline.yaml", env=EXAMPLE_ENVIRONMENT)
+
+    assert_ok(run)
+    assert "valid" in run.stdout, run.transcript
+    for name in ("credit-risk", "house-price", "credit-data-drift", "risk-slack"):
+        assert name in run.stdout, run.transcript
+    for secret in EXAMPLE_ENVIRONMENT.values():
+        assert secret not in run.stdout + run.stderr
+
+
+def test_project_check_without_the_environment_names_the_variable(tmp_path: Path) -> None:
+    example_project(tmp_path)
+
+    line = assert_user_error(driftline(tmp_path, "project", "check", "driftline.yaml"))
+
+    assert "SLACK_WEBHOOK_URL" in line
+
+
+def test_project_sync_registers_the_example_models(tmp_path: Path, database_url: str) -> None:
+    example_project(tmp_path)
+    args = ("--database-url", database_url, "project", "sync", "driftline.yaml")
+
+    first = driftline(tmp_path, *args, env=EXAMPLE_ENVIRONMENT)
+    second = driftline(tmp_path, *args, env=EXAMPLE_ENVIRONMENT)
+
+    assert_ok(first)
+    assert "credit-risk" in first.stdout, first.transcript
+    assert_ok(second)
+    engine = create_engine(database_url)
+    try:
+        with create_session_factory(engine)() as session:
+            credit = get_model_version(session, "credit-risk")
+            house = get_model_version(session, "house-price")
+            models = session.scalar(sa.select(sa.func.count()).select_from(Model))
+            versions = session.scalar(sa.select(sa.func.count()).select_from(ModelVersion))
+    finally:
+        engine.dispose()
+    assert (credit.version, credit.task, credit.classes) == (
+        "2026.10",
+        Task.BINARY_CLASSIFICATION,
+        ("good", "bad"),
+    )
+    assert credit.schema.features == (
+        FeatureSpec("age", FeatureKind.NUMERIC),
+        FeatureSpec("income", FeatureKind.NUMERIC),
+        FeatureSpec("country", FeatureKind.CATEGORICAL),
+        FeatureSpec("application_note", FeatureKind.TEXT),
+        FeatureSpec("applicant_embedding", FeatureKind.EMBEDDING, 384),
+    )
+    assert (house.version, house.task, house.classes) == ("7", Task.REGRESSION, ())
+    assert [f.name for f in house.schema.features] == ["surface_m2", "rooms", "district"]
+    assert (models, versions) == (2, 2)  # the second sync added nothing
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_runs_twice_on_the_embedded_default(tmp_path: Path) -> None:
+    args = ("demo", "--duration", "0", "--seed", "3")
+
+    first = driftline(tmp_path, *args, timeout=DEMO_TIMEOUT_SECONDS)
+    second = driftline(tmp_path, *args, timeout=DEMO_TIMEOUT_SECONDS)
+
+    for run in (first, second):
+        assert_ok(run)
+        for phase in ("reference-like", "covariate shift", "concept drift"):
+            assert phase in run.stdout, run.transcript
+        # Each run stores all of its records: the second one uses new request ids.
+        assert "stored 12,000 prediction records" in run.stdout, run.transcript
+        assert "400 duplicates skipped" in run.stdout, run.transcript
+    database = tmp_path / ".driftline" / "driftline.db"
+    engine = create_engine(sqlite_url(database))
+    try:
+        with engine.connect() as connection:
+            total = connection.scalar(sa.select(sa.func.count()).select_from(PredictionRecord))
+            models = connection.scalar(sa.select(sa.func.count()).select_from(Model))
+    finally:
+        engine.dispose()
+    assert (total, models) == (24_000, 1)
+
+
+def test_demo_summary_is_readable_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """``make demo`` in a standard terminal: the phase names must survive the table layout."""
+    args = ("demo", "--duration", "0", "--seed", "3")
+
+    run = driftline(tmp_path, *args, env={"COLUMNS": "80"}, timeout=DEMO_TIMEOUT_SECONDS)
+
+    assert_ok(run)
+    for phase in ("reference-like", "covariate shift", "concept drift"):
+        assert phase in run.stdout, run.transcript
