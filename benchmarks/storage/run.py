@@ -72,7 +72,9 @@ class Row:
             return ""
         unit, bound = target
         ok = self.rate >= bound if unit == "records/s" else self.seconds <= bound
-        return f"{'PASS' if ok else 'FAIL'} ({'>=' if unit == 'records/s' else '<='} {bound:g} {unit})"
+        return (
+            f"{'PASS' if ok else 'FAIL'} ({'>=' if unit == 'records/s' else '<='} {bound:g} {unit})"
+        )
 
 
 def batch(rng: np.random.Generator, start: int, n: int, n_features: int) -> PredictionBatch:
