@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from monitor.errors import ConfigError
 from monitor.logging import configure_logging
 from monitor.settings import Settings, load_settings
 from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from monitor.project import Project
 
 __all__ = ["app", "main"]
 
@@ -99,6 +102,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(USER_ERROR) from None
 
 
+# Commands import their heavy dependencies (sklearn, the migrations) when they run, so
+# that `driftline --help` stays fast.
 def _engine(ctx: typer.Context, *, migrate: bool | None = None) -> Any:
     from monitor.database import open_database
 
@@ -162,14 +167,15 @@ def db_downgrade(
         engine.dispose()
 
 
-def _project_path(ctx: typer.Context, file: Path | None) -> tuple[Settings, Path]:
-    settings = ctx.obj.settings()
-    path = file or settings.resolved_project_file()
+def _load_project(ctx: typer.Context, file: Path | None) -> tuple[Path, Project]:
+    from monitor.project import load_project
+
+    path = file or ctx.obj.settings().resolved_project_file()
     if path is None:
         raise ConfigError(
             "no project file: pass one, set DRIFTLINE_PROJECT_FILE, or create ./driftline.yaml"
         )
-    return settings, path
+    return path, load_project(path)
 
 
 @project_app.command("check")
@@ -178,11 +184,8 @@ def project_check(
     file: Annotated[Path | None, typer.Argument(help="Project file.")] = None,
 ) -> None:
     """Validate the project file and list what it declares."""
-    from monitor.project import load_project
-
     with user_errors():
-        _, path = _project_path(ctx, file)
-        project = load_project(path)
+        path, project = _load_project(ctx, file)
     table = Table(title=f"{path}: valid")
     for column in ("section", "count", "names"):
         table.add_column(column)
@@ -198,28 +201,16 @@ def project_sync(
     file: Annotated[Path | None, typer.Argument(help="Project file.")] = None,
 ) -> None:
     """Register the project's models and versions in the store (idempotent)."""
-    from monitor.project import load_project
-    from storage import FeatureKind, FeatureSpec, create_session_factory, register_model
+    from monitor.registration import register_project_models
 
     with user_errors():
-        _, path = _project_path(ctx, file)
-        project = load_project(path)
+        _, project = _load_project(ctx, file)
         engine = _engine(ctx)
-        with create_session_factory(engine).begin() as session:
-            for model in project.models:
-                register_model(
-                    session,
-                    name=model.name,
-                    task=model.task,
-                    classes=model.classes or (),
-                    version=model.version,
-                    features=[
-                        FeatureSpec(f.name, FeatureKind(f.kind), f.dims) for f in model.features
-                    ],
-                    description=model.description,
-                )
-        engine.dispose()
-    names = ", ".join(f"{m.name} v{m.version}" for m in project.models) or "none"
+        try:
+            handles = register_project_models(engine, project)
+        finally:
+            engine.dispose()
+    names = ", ".join(f"{h.model_name} v{h.version}" for h in handles) or "none"
     Console().print(f"registered models: {names}", markup=False)
 
 
