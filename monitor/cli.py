@@ -144,6 +144,21 @@ def db_current(ctx: typer.Context) -> None:
         engine.dispose()
 
 
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Check that the database schema matches this Driftline's models (alembic check)."""
+    from storage import create_engine, display_url
+    from storage.migrations import check
+
+    with user_errors():
+        engine = create_engine(ctx.obj.settings().resolved_database_url())
+        try:
+            check(engine)
+        finally:
+            engine.dispose()
+        Console().print(f"{display_url(engine.url)}: schema matches the models", markup=False)
+
+
 @db_app.command("downgrade")
 def db_downgrade(
     ctx: typer.Context,

@@ -37,6 +37,8 @@ def configure_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text"
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Alembic logs every migration step at INFO; keep that, but not SQLAlchemy's chatter.
+    # Driftline logs what it migrates; alembic's own steps show only at DEBUG, and
+    # SQLAlchemy's statement chatter never (echo is the engine's business).
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    alembic_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("alembic").setLevel(alembic_level)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from storage.batch import PackedBatch, PredictionBatch, pack_batch
 from storage.categories import encode_categories
+from storage.engine import write_transaction
 from storage.repositories.models import ModelHandle
 
 __all__ = ["InsertResult", "insert_predictions"]
@@ -75,7 +76,7 @@ def insert_predictions(
     """
     packed = pack_batch(model, batch)
     sample_keys = (rng or np.random.default_rng()).random(len(packed.request_ids))
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         _encode(connection, model, packed)
         postgres = connection.dialect.name == "postgresql"
         rows = _rows(model, packed, sample_keys, text_as_json=not postgres)

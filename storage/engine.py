@@ -8,12 +8,14 @@ from a URL and pass it down.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,11 +29,13 @@ __all__ = [
     "display_url",
     "parse_database_url",
     "sqlite_url",
+    "write_transaction",
 ]
 
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+_IMMEDIATE = "driftline_sqlite_immediate"
 
 
 def sqlite_url(path: Path) -> str:
@@ -115,10 +119,14 @@ def create_engine(url: str | URL, *, echo: bool = False) -> Engine:
         raise DatabaseURLError(msg) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, open transactions: the module's own handling
+    # commits before DDL, so a failed migration would leave a half-migrated schema.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -127,6 +135,26 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> 
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction meant to write, committed on success.
+
+    On SQLite the transaction takes the write lock at once (``BEGIN IMMEDIATE``): a
+    transaction that reads first and writes later could otherwise fail with
+    ``SQLITE_BUSY_SNAPSHOT`` when another writer commits in between, which no busy
+    timeout cures.
+    """
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{_IMMEDIATE: True})
+        with connection.begin():
+            yield connection
 
 
 def check_connection(engine: Engine) -> None:

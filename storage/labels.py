@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
+from storage.engine import write_transaction
 from storage.errors import InvalidBatchError
 from storage.models import GroundTruthLabel
 from storage.repositories.models import ModelHandle
@@ -76,7 +77,7 @@ def upsert_labels(
             "received_at": now,
             "revision": 1,
         }
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         statement = insert(GroundTruthLabel)
         statement = statement.on_conflict_do_update(

@@ -6,6 +6,7 @@ as ``storage/_migrations``; :func:`script_location` finds whichever is there.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +21,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from alembic import command
-from storage.engine import display_url
+from storage.engine import display_url, write_transaction
 from storage.errors import DatabaseConnectionError, MigrationError
 from storage.models import Base
 
 __all__ = [
+    "check",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -47,7 +49,8 @@ def script_location() -> Path:
 
 
 def _config(connection: Connection | None = None) -> Config:
-    config = Config()
+    # Alembic prints progress notes to stdout; Driftline logs instead.
+    config = Config(stdout=io.StringIO())
     config.set_main_option("script_location", str(script_location()))
     if connection is not None:
         config.attributes["connection"] = connection
@@ -55,9 +58,10 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 @contextmanager
-def _connected(engine: Engine) -> Iterator[Connection]:
+def _connected(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    transaction = write_transaction(engine) if write else engine.begin()
     try:
-        with engine.begin() as connection:
+        with transaction as connection:
             yield connection
     except DBAPIError as exc:
         if exc.connection_invalidated or "connect" in str(exc.orig).lower():
@@ -92,9 +96,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, direction: str, revision: str) -> None:
-    with _connected(engine) as connection:
+    with _connected(engine, write=True) as connection:
         config = _config(connection)
-        logger.info("migrating %s: %s to %s", display_url(engine.url), direction, revision)
+        before = MigrationContext.configure(connection).get_current_revision()
         try:
             if direction == "upgrade":
                 command.upgrade(config, revision)
@@ -103,6 +107,49 @@ def _run(engine: Engine, direction: str, revision: str) -> None:
         except CommandError as exc:
             msg = f"cannot {direction} to {revision!r}: {exc}"
             raise MigrationError(msg) from None
+        except DBAPIError as exc:
+            reason = " ".join(str(exc.orig).split())
+            msg = f"cannot {direction} to {revision!r}: the database refused a step: {reason}"
+            raise MigrationError(msg) from None
+        after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        logger.info(
+            "migrated %s from revision %s to %s",
+            display_url(engine.url),
+            before or "empty",
+            after or "empty",
+        )
+
+
+def check(engine: Engine) -> None:
+    """Run alembic's ``check``: the models and the migrated database must agree.
+
+    Raises
+    ------
+    MigrationError
+        Naming the differences, if autogenerate would write a new migration.
+    """
+    with _connected(engine) as connection:
+        try:
+            command.check(_config(connection))
+        except CommandError:
+            pass
+        else:
+            return
+    found = "; ".join(_describe(diff) for diff in schema_differences(engine))
+    msg = f"the database schema and the models differ: {found}"
+    raise MigrationError(msg)
+
+
+def _describe(diff: object) -> str:
+    """``add_index ix_name``-style text of one autogenerate difference."""
+    if isinstance(diff, list):  # column modifications come as a list of tuples
+        return ", ".join(_describe(part) for part in diff)
+    if isinstance(diff, tuple) and diff:
+        named = [getattr(part, "name", None) for part in diff[1:]]
+        names = [str(n) for n in named if n is not None] or [str(p) for p in diff[1:3]]
+        return f"{diff[0]} {' '.join(names)}"
+    return str(diff)
 
 
 def schema_differences(engine: Engine) -> list[object]:

@@ -135,7 +135,7 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert_ok(top)
     assert {"db", "project", "demo"} <= listed_commands(top.stdout), top.transcript
     assert_ok(db)
-    assert {"upgrade", "current", "downgrade"} <= listed_commands(db.stdout), db.transcript
+    assert {"upgrade", "current", "check", "downgrade"} <= listed_commands(db.stdout), db.transcript
 
 
 def test_version(tmp_path: Path) -> None:
@@ -164,6 +164,41 @@ def test_db_commands_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
     assert_ok(current)
     assert HEAD in current.stdout, current.transcript
     assert "up to date" in current.stdout, current.transcript
+
+    checked = driftline(tmp_path, "db", "check")
+    assert_ok(checked)
+    assert "schema matches the models" in checked.stdout, checked.transcript
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP INDEX ix_prediction_records_model_time"))
+    finally:
+        engine.dispose()
+    drifted = driftline(tmp_path, "db", "check")
+    assert "ix_prediction_records_model_time" in assert_user_error(drifted)
+    broken = driftline(tmp_path, "db", "downgrade", "base", "--yes")
+    assert "ix_prediction_records_model_time" in assert_user_error(broken)
+    # The failed downgrade is rolled back whole: DDL is transactional on SQLite too.
+    assert schema_revision(url) == HEAD
+    engine = create_engine(url)
+    try:
+        assert "deliveries" in sa.inspect(engine).get_table_names()
+        assert "ix_deliveries_status_next" in {
+            index["name"] for index in sa.inspect(engine).get_indexes("deliveries")
+        }
+    finally:
+        engine.dispose()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "CREATE INDEX ix_prediction_records_model_time "
+                    "ON prediction_records (model_id, timestamp_us)"
+                )
+            )
+    finally:
+        engine.dispose()
 
     refused = driftline(tmp_path, "db", "downgrade", "base")
     line = assert_user_error(refused)

@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from storage.errors import MigrationError
 from storage.migrations import (
+    check,
     current_revision,
     downgrade,
     head_revision,
@@ -165,3 +167,16 @@ def test_database_constraint_names_match_the_models(engine: Engine) -> None:
         in_database |= {c["name"] for c in inspector.get_check_constraints(table)}
         declared = {str(c.name) for c in Base.metadata.tables[table].constraints}
         assert in_database == declared, table
+
+
+def test_alembic_check_passes_at_head_and_fails_on_drift(empty_engine: Engine) -> None:
+    # alembic's own `check` command, as `driftline db check` runs it: clean at head, and
+    # an error naming the difference once the database no longer matches the models.
+    upgrade(empty_engine)
+    check(empty_engine)
+
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_prediction_records_model_time"))
+
+    with pytest.raises(MigrationError, match="ix_prediction_records_model_time"):
+        check(empty_engine)
