@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy.engine import make_url
 
 from storage import (
@@ -135,8 +137,55 @@ def run_backend(backend: str, url: str, rng: np.random.Generator) -> list[Row]:
         )
         assert window.numeric.shape == (limit or n, 50), window.numeric.shape
         rows.append(Row(backend, label, len(window), seconds, "50 features into numpy"))
+    packed = next(r for r in rows if r.backend == backend and r.operation == "read 100k")
+    baseline = json_baseline(engine, rng)
+    baseline.note = f"the packed layout reads {baseline.seconds / packed.seconds:.1f}x faster"
+    rows.append(baseline)
     engine.dispose()
     return rows
+
+
+def json_baseline(engine: sa.Engine, rng: np.random.Generator) -> Row:
+    """The layout not chosen: features as one JSON object per row, parsed on every read."""
+    names = [f"x{j}" for j in range(50)]
+    values = rng.normal(size=(100_000, 50))
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "CREATE TABLE bench_json_records (id BIGINT PRIMARY KEY, model_id INT, "
+                "timestamp_us BIGINT, features TEXT)"
+            )
+        )
+        connection.execute(
+            sa.text("CREATE INDEX ix_bench_json ON bench_json_records (model_id, timestamp_us)")
+        )
+        connection.execute(
+            sa.text("INSERT INTO bench_json_records VALUES (:id, 1, :ts, :features)"),
+            [
+                {
+                    "id": i,
+                    "ts": EPOCH_US + i,
+                    "features": orjson.dumps(dict(zip(names, row, strict=True))).decode(),
+                }
+                for i, row in enumerate(values.tolist())
+            ],
+        )
+
+    def read() -> NDArray[np.float64]:
+        with engine.connect() as connection:
+            result = connection.execute(
+                sa.text(
+                    "SELECT timestamp_us, features FROM bench_json_records "
+                    "WHERE model_id = 1 AND timestamp_us >= :a AND timestamp_us < :b"
+                ),
+                {"a": EPOCH_US, "b": EPOCH_US + 100_000},
+            )
+            parsed = [orjson.loads(features) for _, features in result]
+        return np.array([[row[name] for name in names] for row in parsed])
+
+    seconds, matrix = timed(read)
+    assert matrix.shape == (100_000, 50), matrix.shape
+    return Row(engine.dialect.name, "read 100k, per-row JSON (baseline)", 100_000, seconds)
 
 
 @contextmanager
