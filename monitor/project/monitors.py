@@ -60,10 +60,7 @@ class Schedule(Spec):
         return self
 
 
-class TumblingWindow(Spec):
-    """Consecutive, non-overlapping windows of ``size``, aligned to multiples of ``size``."""
-
-    type: Literal["tumbling"]
+class _SizedWindow(Spec):
     size: Duration
     """Length of each window."""
 
@@ -73,17 +70,16 @@ class TumblingWindow(Spec):
         return _positive_size(value)
 
 
-class RollingWindow(Spec):
+class TumblingWindow(_SizedWindow):
+    """Consecutive, non-overlapping windows of ``size``, aligned to multiples of ``size``."""
+
+    type: Literal["tumbling"]
+
+
+class RollingWindow(_SizedWindow):
     """The last ``size`` before each run."""
 
     type: Literal["rolling"]
-    size: Duration
-    """Length of the window."""
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        return _positive_size(value)
 
 
 class SinceLastRunWindow(Spec):
