@@ -125,7 +125,9 @@ def read_window(
     with engine.connect() as connection:
         model, versions = _model(connection, model_name, version)
         version_ids = list(versions) if version is not None else None
-        total = _count(connection, model.id, version_ids, start_us, end_us) if limit else 0
+        total = 0
+        if limit is not None:
+            total = _count(connection, model.id, version_ids, start_us, end_us)
         cut = None
         if limit is not None and total > limit:
             cut = min(1.0, (limit + _SIGMAS * math.sqrt(limit) + 20) / total)
