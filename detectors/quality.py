@@ -1,0 +1,114 @@
+"""Data-quality findings met on the way to a drift check, reported rather than raised.
+
+Works on the raw columns (before the tests' input gate), so infinities are counted here
+and can then be treated as missing by the caller. Categorical columns are dictionary codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from detectors.errors import InvalidInputError
+
+__all__ = ["ColumnQuality", "assess", "unseen_share"]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnQuality:
+    """Per-column findings for a reference / current pair (one entry per column).
+
+    Attributes
+    ----------
+    missing_reference, missing_current
+        Share of NaN values.
+    infinite_reference, infinite_current
+        Count of +inf / -inf values.
+    constant_reference, constant_current
+        All non-missing finite values are equal (or there are none).
+    """
+
+    missing_reference: NDArray[np.float64]
+    missing_current: NDArray[np.float64]
+    infinite_reference: NDArray[np.int64]
+    infinite_current: NDArray[np.int64]
+    constant_reference: NDArray[np.bool_]
+    constant_current: NDArray[np.bool_]
+
+
+def _raw(values: ArrayLike, name: str) -> NDArray[np.float64]:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        msg = f"{name}: expected numbers in a 1-D or 2-D array, got malformed input"
+        raise InvalidInputError(msg) from None
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2:
+        msg = f"{name}: expected a 1-D or 2-D array (rows, columns), got shape {array.shape}"
+        raise InvalidInputError(msg)
+    return array
+
+
+def _constant(array: NDArray[np.float64]) -> NDArray[np.bool_]:
+    finite = np.isfinite(array)
+    low = np.where(finite, array, np.inf).min(axis=0, initial=np.inf)
+    high = np.where(finite, array, -np.inf).max(axis=0, initial=-np.inf)
+    return np.asarray(~(high > low))
+
+
+def _share(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+    rows = mask.shape[0]
+    if rows == 0:
+        return np.zeros(mask.shape[1])
+    return np.asarray(mask.sum(axis=0) / rows, dtype=np.float64)
+
+
+def assess(reference: ArrayLike, current: ArrayLike) -> ColumnQuality:
+    """Missing shares, infinities and constant columns of both sides.
+
+    Examples
+    --------
+    >>> q = assess([[1.0, 5.0], [np.nan, 5.0]], [[2.0, np.inf], [3.0, 5.0]])
+    >>> q.missing_reference.tolist(), q.infinite_current.tolist(), q.constant_reference.tolist()
+    ([0.5, 0.0], [0, 1], [True, True])
+    """
+    ref = _raw(reference, "reference")
+    cur = _raw(current, "current")
+    if ref.shape[1] != cur.shape[1]:
+        msg = f"current has {cur.shape[1]} column(s) but reference has {ref.shape[1]}"
+        raise InvalidInputError(msg)
+    return ColumnQuality(
+        missing_reference=_share(np.isnan(ref)),
+        missing_current=_share(np.isnan(cur)),
+        infinite_reference=np.isinf(ref).sum(axis=0).astype(np.int64),
+        infinite_current=np.isinf(cur).sum(axis=0).astype(np.int64),
+        constant_reference=_constant(ref),
+        constant_current=_constant(cur),
+    )
+
+
+def unseen_share(reference_codes: ArrayLike, current_codes: ArrayLike) -> NDArray[np.float64]:
+    """Per categorical column: share of current values whose category the reference lacks.
+
+    Missing values (NaN) count in neither numerator nor denominator.
+
+    Examples
+    --------
+    >>> unseen_share([[1.0], [2.0]], [[1.0], [3.0], [3.0], [np.nan]]).round(3).tolist()
+    [0.667]
+    """
+    ref = _raw(reference_codes, "reference")
+    cur = _raw(current_codes, "current")
+    if ref.shape[1] != cur.shape[1]:
+        msg = f"current has {cur.shape[1]} column(s) but reference has {ref.shape[1]}"
+        raise InvalidInputError(msg)
+    out = np.zeros(ref.shape[1])
+    for j in range(ref.shape[1]):
+        seen = np.unique(ref[~np.isnan(ref[:, j]), j])
+        values = cur[~np.isnan(cur[:, j]), j]
+        if len(values):
+            out[j] = float(np.mean(~np.isin(values, seen)))
+    return out
