@@ -1,0 +1,152 @@
+"""The fitted reference of the ECDF-based tests, and the pooled sample they all walk.
+
+Every test of :mod:`detectors.univariate` (KS, Cramér–von Mises, Anderson–Darling,
+Wasserstein) works on sorted columns. :func:`prepare` sorts the reference once; a monitor
+keeps the :class:`SortedReference` and hands it to every ``test`` call instead of the raw
+array. :func:`pool` merges one sorted reference column with one sorted current column in
+linear time, remembering which side each value came from.
+
+Missing values (NaN) are dropped per column, so columns may keep different numbers of values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from detectors._validation import as_columns, check_same_width
+
+__all__ = ["Pooled", "SortedReference", "pool", "prepare", "sorted_pair"]
+
+
+@dataclass(frozen=True, slots=True)
+class SortedReference:
+    """Per column: the sorted non-NaN reference values (prepared once, reused by every check).
+
+    Build it with :func:`prepare`; the arrays are read-only.
+
+    Attributes
+    ----------
+    columns
+        One ascending float64 array per column, NaN removed.
+    """
+
+    columns: tuple[NDArray[np.float64], ...]
+
+    @property
+    def width(self) -> int:
+        """Number of columns."""
+        return len(self.columns)
+
+    @property
+    def counts(self) -> NDArray[np.int64]:
+        """Non-missing values per column."""
+        return np.array([column.size for column in self.columns], dtype=np.int64)
+
+
+def prepare(reference: ArrayLike) -> SortedReference:
+    """Sort every column of ``reference`` once, dropping NaN, for repeated tests.
+
+    Parameters
+    ----------
+    reference
+        ``(n, m)`` reference sample (a 1-D array is one column); NaN marks a missing value.
+
+    Returns
+    -------
+    SortedReference
+        Accepted as ``reference`` by every ``test`` of :mod:`detectors.univariate`.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``reference`` is not numeric, not 1- or 2-D, has no rows, or holds an infinity.
+
+    Examples
+    --------
+    >>> fitted = prepare([[3.0, 1.0], [1.0, float("nan")], [2.0, 0.5]])
+    >>> fitted.width, fitted.counts.tolist()
+    (2, [3, 2])
+    >>> fitted.columns[0].tolist()
+    [1.0, 2.0, 3.0]
+    """
+    return _sort_columns(as_columns(reference, "reference", min_rows=1))
+
+
+def sorted_pair(
+    reference: ArrayLike | SortedReference, current: ArrayLike
+) -> tuple[SortedReference, SortedReference]:
+    """Validate both inputs and return them with every column sorted and NaN dropped.
+
+    Raises
+    ------
+    InvalidInputError
+        If either input is malformed (see :func:`detectors._validation.as_columns`) or the
+        widths differ.
+    """
+    fitted = reference if isinstance(reference, SortedReference) else prepare(reference)
+    current_array = as_columns(current, "current", min_rows=1)
+    check_same_width(np.empty((0, fitted.width)), current_array)
+    return fitted, _sort_columns(current_array)
+
+
+def _sort_columns(array: NDArray[np.float64]) -> SortedReference:
+    ordered = np.array(array.T, order="C", copy=True)  # a row per column; never the caller's
+    ordered.sort(axis=1)  # NaN sorts last
+    ordered.flags.writeable = False  # the column views below inherit it
+    counts = array.shape[0] - np.count_nonzero(np.isnan(array), axis=0)
+    return SortedReference(tuple(ordered[j, :count] for j, count in enumerate(counts.tolist())))
+
+
+@dataclass(frozen=True, slots=True)
+class Pooled:
+    """The sorted union of one reference column and one current column.
+
+    Ties keep reference values first (a stable merge), so positions within a run of equal
+    values are arbitrary but the run boundaries are exact.
+
+    Attributes
+    ----------
+    values
+        The ``n + m`` pooled values, ascending.
+    from_reference
+        True where the value came from the reference.
+    """
+
+    values: NDArray[np.float64]
+    from_reference: NDArray[np.bool_]
+
+    def reference_counts(self) -> NDArray[np.int64]:
+        """Reference values at or before each position."""
+        return np.cumsum(self.from_reference, dtype=np.int64)
+
+    def run_last(self) -> NDArray[np.bool_]:
+        """True at the last position of every run of tied values."""
+        last = np.empty(self.values.size, dtype=np.bool_)
+        np.not_equal(self.values[1:], self.values[:-1], out=last[:-1])
+        last[-1] = True
+        return last
+
+    def run_bounds(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Start and stop (exclusive) positions of every run of tied values, in order."""
+        last = self.run_last()
+        stops = np.flatnonzero(last) + 1
+        starts = np.empty_like(stops)
+        starts[0] = 0
+        starts[1:] = stops[:-1]
+        return starts, stops
+
+
+def pool(reference: NDArray[np.float64], current: NDArray[np.float64]) -> Pooled:
+    """Merge two ascending, NaN-free columns in linear time (two ``searchsorted`` calls)."""
+    n, m = reference.size, current.size
+    at_reference = np.arange(n) + np.searchsorted(current, reference, side="left")
+    at_current = np.arange(m) + np.searchsorted(reference, current, side="right")
+    values = np.empty(n + m, dtype=np.float64)
+    values[at_reference] = reference
+    values[at_current] = current
+    from_reference = np.zeros(n + m, dtype=np.bool_)
+    from_reference[at_reference] = True
+    return Pooled(values, from_reference)
