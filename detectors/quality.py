@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from detectors.errors import InvalidInputError
 
-__all__ = ["ColumnQuality", "assess", "unseen_share"]
+__all__ = ["ColumnQuality", "SideQuality", "assess", "combine", "describe", "unseen_share"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,43 @@ def _share(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
     return np.asarray(mask.sum(axis=0) / rows, dtype=np.float64)
 
 
+@dataclass(frozen=True, slots=True)
+class SideQuality:
+    """The findings of one side (reference or current)."""
+
+    missing: NDArray[np.float64]
+    infinite: NDArray[np.int64]
+    constant: NDArray[np.bool_]
+
+
+def describe(values: ArrayLike, name: str = "values") -> SideQuality:
+    """Missing share, infinities and constancy of every column of one side."""
+    array = _raw(values, name)
+    return SideQuality(
+        missing=_share(np.isnan(array)),
+        infinite=np.isinf(array).sum(axis=0).astype(np.int64),
+        constant=_constant(array),
+    )
+
+
+def combine(reference: SideQuality, current: SideQuality) -> ColumnQuality:
+    """The findings of both sides as one :class:`ColumnQuality`."""
+    if len(reference.missing) != len(current.missing):
+        msg = (
+            f"current has {len(current.missing)} column(s) but reference has "
+            f"{len(reference.missing)}"
+        )
+        raise InvalidInputError(msg)
+    return ColumnQuality(
+        missing_reference=reference.missing,
+        missing_current=current.missing,
+        infinite_reference=reference.infinite,
+        infinite_current=current.infinite,
+        constant_reference=reference.constant,
+        constant_current=current.constant,
+    )
+
+
 def assess(reference: ArrayLike, current: ArrayLike) -> ColumnQuality:
     """Missing shares, infinities and constant columns of both sides.
 
@@ -75,19 +112,7 @@ def assess(reference: ArrayLike, current: ArrayLike) -> ColumnQuality:
     >>> q.missing_reference.tolist(), q.infinite_current.tolist(), q.constant_reference.tolist()
     ([0.5, 0.0], [0, 1], [True, True])
     """
-    ref = _raw(reference, "reference")
-    cur = _raw(current, "current")
-    if ref.shape[1] != cur.shape[1]:
-        msg = f"current has {cur.shape[1]} column(s) but reference has {ref.shape[1]}"
-        raise InvalidInputError(msg)
-    return ColumnQuality(
-        missing_reference=_share(np.isnan(ref)),
-        missing_current=_share(np.isnan(cur)),
-        infinite_reference=np.isinf(ref).sum(axis=0).astype(np.int64),
-        infinite_current=np.isinf(cur).sum(axis=0).astype(np.int64),
-        constant_reference=_constant(ref),
-        constant_current=_constant(cur),
-    )
+    return combine(describe(reference, "reference"), describe(current, "current"))
 
 
 def unseen_share(reference_codes: ArrayLike, current_codes: ArrayLike) -> NDArray[np.float64]:

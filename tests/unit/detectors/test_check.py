@@ -1,0 +1,183 @@
+"""detectors.check: selection, grouping, decisions and findings of a whole drift check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from detectors.check import check, fit_reference
+from detectors.errors import InvalidInputError
+from detectors.univariate import ks
+
+
+@pytest.fixture
+def frames(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = 600
+    return {
+        "ref_num": np.column_stack(
+            [rng.normal(size=n), rng.normal(size=n), rng.integers(0, 3, n).astype(float)]
+        ),
+        "cur_num": np.column_stack(
+            [rng.normal(1.0, size=n), rng.normal(size=n), rng.integers(0, 3, n).astype(float)]
+        ),
+        "ref_cat": rng.integers(10, 14, (n, 1)).astype(float),
+        "cur_cat": rng.choice([10.0, 11.0, 12.0, 13.0], (n, 1), p=[0.7, 0.1, 0.1, 0.1]),
+    }
+
+
+NAMES = {"numeric_names": ["shifted", "stable", "few"], "categorical_names": ["plan"]}
+
+
+def test_small_reference_uses_tests_and_equals_direct_calls(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    report = check(fitted, frames["cur_num"], frames["cur_cat"], correction="none")
+
+    by_name = {c.name: c for c in report.columns}
+    assert [c.method for c in report.columns] == ["ks", "ks", "chi2", "chi2"]
+    direct = ks.test(frames["ref_num"][:, :2], frames["cur_num"][:, :2])
+    assert by_name["shifted"].p_value == direct.p_value[0]  # type: ignore[index]
+    assert by_name["stable"].statistic == direct.statistic[1]
+    # The few-valued numeric column is compared as categories of its values.
+    table = np.array(
+        [np.bincount(frames[k][:, 2].astype(int), minlength=3) for k in ("ref_num", "cur_num")]
+    )
+    expected = stats.chi2_contingency(table, correction=False)
+    assert by_name["few"].p_value == pytest.approx(expected.pvalue, rel=1e-12)
+    assert by_name["shifted"].drifted
+    assert by_name["plan"].drifted
+    assert not by_name["stable"].drifted
+    assert report.drift_share == 0.5
+    assert report.dataset_drift
+
+
+def test_large_reference_uses_distances(rng: np.random.Generator) -> None:
+    reference = rng.normal(size=(3000, 2))
+    current = rng.normal(size=(3000, 2)) + np.array([0.0, 0.5])
+    fitted = fit_reference(reference, numeric_names=["a", "b"])
+
+    report = check(fitted, current)
+
+    assert [c.method for c in report.columns] == ["wasserstein_normed"] * 2
+    assert [c.drifted for c in report.columns] == [False, True]
+    assert all(c.p_value is None for c in report.columns)
+
+
+def test_correction_across_the_check(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    plain = check(fitted, frames["cur_num"], frames["cur_cat"], correction="none")
+    bonferroni = check(fitted, frames["cur_num"], frames["cur_cat"], correction="bonferroni")
+
+    for a, b in zip(plain.columns, bonferroni.columns, strict=True):
+        assert b.adjusted_p_value == pytest.approx(min(1.0, 4 * a.p_value))  # type: ignore[operator]
+
+
+def test_overrides_gates_and_weights(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    report = check(
+        fitted,
+        frames["cur_num"],
+        frames["cur_cat"],
+        per_column={"stable": "psi"},
+        per_kind={"categorical": "jensen_shannon"},
+        min_effect={"ks": 0.9},
+        weights={"plan": 3.0},
+    )
+
+    by_name = {c.name: c for c in report.columns}
+    assert by_name["stable"].method == "psi"
+    assert by_name["plan"].method == "jensen_shannon"
+    assert not by_name["shifted"].drifted  # significant, but D < 0.9
+    assert by_name["plan"].drifted
+    assert report.drift_share == pytest.approx(3 / 6)
+
+
+def test_infinities_are_reported_then_missing(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+    current = frames["cur_num"].copy()
+    current[:5, 1] = np.inf
+
+    report = check(fitted, current, frames["cur_cat"])
+
+    assert report.quality.infinite_current.tolist() == [0, 5, 0, 0]
+    assert report.columns[1].n_current == len(current) - 5
+
+
+def test_an_empty_current_column_has_no_verdict(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+    current = frames["cur_num"].copy()
+    current[:, 0] = np.nan
+
+    report = check(fitted, current, frames["cur_cat"])
+
+    assert np.isnan(report.columns[0].effect)
+    assert not report.columns[0].drifted
+    assert report.quality.missing_current[0] == 1.0
+    assert report.drift_share == pytest.approx(1 / 3)  # plan of three columns with a result
+
+
+def test_unseen_categories_are_reported(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+    current = frames["cur_cat"].copy()
+    current[:60, 0] = 99.0
+
+    report = check(fitted, frames["cur_num"], current)
+
+    assert report.columns[3].unseen_share == pytest.approx(0.1)
+    assert report.columns[0].unseen_share is None
+
+
+def test_column_order_and_row_order_do_not_change_results(
+    frames: dict[str, np.ndarray], rng: np.random.Generator
+) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+    base = check(fitted, frames["cur_num"], frames["cur_cat"])
+    order = [2, 0, 1]
+    swapped = fit_reference(
+        frames["ref_num"][:, order],
+        frames["ref_cat"],
+        numeric_names=[NAMES["numeric_names"][i] for i in order],
+        categorical_names=NAMES["categorical_names"],
+    )
+    rows = rng.permutation(len(frames["cur_num"]))
+
+    other = check(swapped, frames["cur_num"][rows][:, order], frames["cur_cat"][rows])
+
+    expected = {c.name: (c.method, c.statistic, c.p_value, c.drifted) for c in base.columns}
+    assert {c.name: (c.method, c.statistic, c.p_value, c.drifted) for c in other.columns} == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"per_kind": {"categorical": "ks"}}, "column 'plan' is categorical but ks compares"),
+        ({"weights": {"nope": 1.0}}, r"weights: unknown column\(s\) \['nope'\]"),
+        ({"weights": {"plan": -1.0}}, "weights: 'plan' must be a non-negative number"),
+    ],
+)
+def test_bad_options_are_named(
+    frames: dict[str, np.ndarray], options: dict[str, object], message: str
+) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    with pytest.raises(InvalidInputError, match=message):
+        check(fitted, frames["cur_num"], frames["cur_cat"], **options)  # type: ignore[arg-type]
+
+
+def test_shapes_and_names_are_checked(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    with pytest.raises(InvalidInputError, match=r"current numeric: expected 3 column\(s\)"):
+        check(fitted, frames["cur_num"][:, :2], frames["cur_cat"])
+    with pytest.raises(InvalidInputError, match="numeric has 600 rows but categorical 10"):
+        check(fitted, frames["cur_num"], frames["cur_cat"][:10])
+    with pytest.raises(InvalidInputError, match="at least one column"):
+        fit_reference()
+    with pytest.raises(InvalidInputError, match="unique"):
+        fit_reference(frames["ref_num"][:, :1], frames["ref_cat"], numeric_names=["a"],
+                      categorical_names=["a"])  # fmt: skip
