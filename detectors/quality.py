@@ -53,9 +53,21 @@ def _raw(values: ArrayLike, name: str) -> NDArray[np.float64]:
 
 
 def _constant(array: NDArray[np.float64]) -> NDArray[np.bool_]:
-    finite = np.isfinite(array)
-    low = np.where(finite, array, np.inf).min(axis=0, initial=np.inf)
-    high = np.where(finite, array, -np.inf).max(axis=0, initial=-np.inf)
+    """No two different finite values in a column (all missing counts as constant).
+
+    ``fmin`` / ``fmax`` skip NaN without temporary copies; only columns holding an
+    infinity need the slower masked pass.
+    """
+    if array.shape[0] == 0:
+        return np.ones(array.shape[1], dtype=np.bool_)
+    low = np.fmin.reduce(array, axis=0)
+    high = np.fmax.reduce(array, axis=0)
+    infinite = np.isinf(low) | np.isinf(high)
+    if infinite.any():
+        columns = array[:, infinite]
+        finite = np.isfinite(columns)
+        low[infinite] = np.where(finite, columns, np.inf).min(axis=0)
+        high[infinite] = np.where(finite, columns, -np.inf).max(axis=0)
     return np.asarray(~(high > low))
 
 

@@ -181,3 +181,26 @@ def test_shapes_and_names_are_checked(frames: dict[str, np.ndarray]) -> None:
     with pytest.raises(InvalidInputError, match="unique"):
         fit_reference(frames["ref_num"][:, :1], frames["ref_cat"], numeric_names=["a"],
                       categorical_names=["a"])  # fmt: skip
+
+
+def test_sample_limit_tests_a_reproducible_sample_and_keeps_full_quality(
+    rng: np.random.Generator,
+) -> None:
+    reference = rng.normal(size=(5000, 2))
+    current = rng.normal(size=(4000, 2)) + np.array([0.0, 0.5])
+    current[:400, 0] = np.nan
+    fitted = fit_reference(reference, numeric_names=["a", "b"], sample_limit=1000)
+
+    first = check(fitted, current, sample_limit=800, seed=9)
+    again = check(fitted, current, sample_limit=800, seed=9)
+    other = check(fitted, current, sample_limit=800, seed=8)
+
+    assert [c.n_reference for c in first.columns] == [1000, 1000]
+    assert first.columns[1].n_current == 800
+    assert first.columns[0].n_current < 800  # NaN rows of the sample are dropped
+    assert first.quality.missing_current.tolist() == [0.1, 0.0]  # every row counts
+    assert first.columns == again.columns
+    assert first.columns[1].statistic != other.columns[1].statistic
+    assert [c.drifted for c in first.columns] == [False, True]
+    with pytest.raises(InvalidInputError, match="sample_limit must be a positive"):
+        check(fitted, current, sample_limit=0)
