@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from detectors.errors import DetectorError
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
@@ -94,10 +95,10 @@ def _root(
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn configuration and database mistakes into one stderr line and exit status 2."""
+    """Turn configuration, input and database mistakes into one stderr line and exit 2."""
     try:
         yield
-    except (ConfigError, StorageError) as exc:
+    except (ConfigError, StorageError, DetectorError) as exc:
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
         raise typer.Exit(USER_ERROR) from None
 
@@ -246,6 +247,50 @@ def demo(
             run_demo_view(engine, duration_seconds=duration, seed=seed)
         finally:
             engine.dispose()
+
+
+@app.command("check")
+def check_files(
+    reference: Annotated[
+        Path, typer.Argument(help="Reference data: .csv, .csv.gz, .parquet or .pq.")
+    ],
+    current: Annotated[Path, typer.Argument(help="Current data, in the same formats.")],
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json or html (Evidently's report).")
+    ] = "table",
+    columns: Annotated[str | None, typer.Option(help="Check only these columns: a,b,c.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the report here (html: drift-report.html).")
+    ] = None,
+    policy: Annotated[str, typer.Option(help="Test choice: driftline or evidently.")] = "driftline",
+    correction: Annotated[
+        str, typer.Option(help="Multiple-testing correction: bh, bonferroni, by or none.")
+    ] = "bh",
+    drift_share: Annotated[
+        float, typer.Option(help="Share of drifted columns at which the dataset drifts.")
+    ] = 0.5,
+    categorical: Annotated[str | None, typer.Option(help="Columns tested as categories.")] = None,
+    numeric: Annotated[str | None, typer.Option(help="Columns tested as numbers.")] = None,
+) -> None:
+    """Compare two data files column by column; exit 0 no drift, 1 dataset drift, 2 error."""
+    from monitor.check_command import CheckOptions, parse_names, run_check
+
+    with user_errors():
+        status = run_check(
+            CheckOptions(
+                reference=reference,
+                current=current,
+                output_format=output_format,
+                columns=parse_names(columns),
+                output=output,
+                policy=policy,
+                correction=correction,
+                drift_share=drift_share,
+                categorical=parse_names(categorical) or (),
+                numeric=parse_names(numeric) or (),
+            )
+        )
+    raise typer.Exit(status)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DataFileError",
     "DriftlineError",
     "NotDeclaredError",
     "ProjectFileError",
@@ -39,6 +40,13 @@ class SettingsError(ConfigError):
     def __init__(self, message: str, *, env_var: str | None = None) -> None:
         super().__init__(message)
         self.env_var = env_var
+
+
+class DataFileError(ConfigError):
+    """A data file cannot be read, or a column of it does not hold what a check needs.
+
+    The message starts with the file name.
+    """
 
 
 class ProjectFileError(ConfigError):
