@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +41,9 @@ from storage import (
     sqlite_url,
 )
 from storage.migrations import upgrade
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import machine, write_section
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 EPOCH_US = int(EPOCH.timestamp()) * 1_000_000
@@ -203,25 +205,6 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        kib = int(meminfo.read_text().split()[1])
-        memory = f", {kib / 1024**2:.0f} GiB RAM"
-    return (
-        f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-
-
 def table(rows: list[Row]) -> str:
     lines = [
         "| back end | operation | records | seconds | records/s | target | note |",
@@ -250,23 +233,11 @@ def main() -> None:
             server = connection.execute(sa.text("SHOW server_version")).scalar_one()
         engine.dispose()
         rows += run_backend("postgresql", url, rng)
-    header = f"Machine: {machine()}, PostgreSQL {server}.\n"
+    header = f"Machine: {machine(f'SQLite {sqlite3.sqlite_version}')}, PostgreSQL {server}.\n"
     text = f"{header}\n{table(rows)}\n"
     print(text)
     if args.write_results is not None:
         write_section(args.write_results, "storage", text)
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    """Replace the ``## name`` section of the results file (others are kept)."""
-    today = dt.date.today().isoformat()
-    section = f"## {name}\n\nRun on {today} with `benchmarks/{name}/run.py`.\n{body}"
-    existing = path.read_text() if path.exists() else "# Benchmark results\n"
-    parts = existing.split("\n## ")
-    kept = [parts[0].rstrip() + "\n"] + [
-        "## " + p.rstrip() + "\n" for p in parts[1:] if not p.startswith(f"{name}\n")
-    ]
-    path.write_text("\n".join([*kept, section]))
 
 
 if __name__ == "__main__":
