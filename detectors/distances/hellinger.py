@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from detectors.binning import BinnedReference, Strategy, fit
+from detectors.binning import BinnedReference, Strategy
+from detectors.binning import fit as prepare
 from detectors.distances._shares import (
     EmptyBins,
     as_share_matrices,
@@ -32,13 +33,6 @@ from detectors.distances._shares import (
 from detectors.results import ColumnTest
 
 __all__ = ["from_shares", "prepare", "test"]
-
-
-def prepare(
-    reference: ArrayLike, *, bins: int = 10, strategy: Strategy = "quantile"
-) -> BinnedReference:
-    """Bin the reference once for repeated :func:`test` calls (:func:`detectors.binning.fit`)."""
-    return fit(reference, bins=bins, strategy=strategy)
 
 
 def test(

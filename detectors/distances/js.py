@@ -28,7 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import rel_entr
 
-from detectors.binning import BinnedReference, Strategy, fit
+from detectors.binning import BinnedReference, Strategy
+from detectors.binning import fit as prepare
 from detectors.distances._shares import (
     EmptyBins,
     as_share_matrices,
@@ -40,13 +41,6 @@ from detectors.errors import InvalidInputError
 from detectors.results import ColumnTest
 
 __all__ = ["from_shares", "prepare", "test"]
-
-
-def prepare(
-    reference: ArrayLike, *, bins: int = 10, strategy: Strategy = "quantile"
-) -> BinnedReference:
-    """Bin the reference once for repeated :func:`test` calls (:func:`detectors.binning.fit`)."""
-    return fit(reference, bins=bins, strategy=strategy)
 
 
 def test(

@@ -37,19 +37,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
-from detectors.binning import BinnedReference, Strategy, fit
+from detectors.binning import BinnedReference, Strategy
+from detectors.binning import fit as prepare
 from detectors.distances._shares import EmptyBins, as_share_matrices, binned_shares, column_test
 from detectors.errors import InvalidInputError
 from detectors.results import ColumnTest
 
 __all__ = ["critical_value", "from_shares", "prepare", "test"]
-
-
-def prepare(
-    reference: ArrayLike, *, bins: int = 10, strategy: Strategy = "quantile"
-) -> BinnedReference:
-    """Bin the reference once for repeated :func:`test` calls (:func:`detectors.binning.fit`)."""
-    return fit(reference, bins=bins, strategy=strategy)
 
 
 def test(
