@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._threads import map_columns
 from detectors.results import ColumnTest
 from detectors.univariate._sorted import SortedReference, pool, prepare, sorted_pair
 
@@ -117,11 +118,16 @@ def test_raw(reference: ArrayLike | SortedReference, current: ArrayLike) -> Colu
 
 
 def _distances(fitted: SortedReference, ordered: SortedReference) -> NDArray[np.float64]:
-    distances = np.full(fitted.width, np.nan)
-    for j, (ref, cur) in enumerate(zip(fitted.columns, ordered.columns, strict=True)):
-        if ref.size and cur.size:
-            distances[j] = _distance(ref, cur)
-    return distances
+    pairs = list(zip(fitted.columns, ordered.columns, strict=True))
+    values = int(fitted.counts.sum() + ordered.counts.sum())
+    return np.array(
+        map_columns(
+            lambda pair: _distance(*pair) if pair[0].size and pair[1].size else np.nan,
+            pairs,
+            values=values,
+        ),
+        dtype=np.float64,
+    )
 
 
 def _distance(reference: NDArray[np.float64], current: NDArray[np.float64]) -> float:
