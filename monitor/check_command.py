@@ -58,6 +58,8 @@ class CheckOptions:
     drift_share: float = 0.5
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    #: Test a uniform sample of at most this many rows a side (quality covers every row).
+    sample_limit: int | None = None
 
 
 def parse_names(text: str | None) -> tuple[str, ...] | None:
@@ -79,6 +81,10 @@ def _validate(options: CheckOptions) -> None:
     share = options.drift_share
     if not 0 < share <= 1:  # also rejects NaN
         raise ConfigError(f"--drift-share must be in (0, 1], got {share}")
+    if options.sample_limit is not None and options.sample_limit < 1:
+        raise ConfigError(
+            f"--sample-limit must be a positive number of rows, got {options.sample_limit}"
+        )
 
 
 @contextlib.contextmanager
@@ -149,6 +155,7 @@ def _compare(options: CheckOptions) -> _Outcome:
         ref.categorical,
         numeric_names=plan.numeric,
         categorical_names=plan.categorical,
+        sample_limit=options.sample_limit,
     )
     report = check(
         fitted,
@@ -157,6 +164,7 @@ def _compare(options: CheckOptions) -> _Outcome:
         policy=cast(Policy, options.policy),  # validated by _validate
         correction=cast(Correction, options.correction),
         drift_share=options.drift_share,
+        sample_limit=options.sample_limit,
     )
     return _Outcome(reference, current, plan, report)
 

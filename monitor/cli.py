@@ -271,6 +271,10 @@ def check_files(
     ] = 0.5,
     categorical: Annotated[str | None, typer.Option(help="Columns tested as categories.")] = None,
     numeric: Annotated[str | None, typer.Option(help="Columns tested as numbers.")] = None,
+    sample_limit: Annotated[
+        int | None,
+        typer.Option(help="Test a uniform sample of at most this many rows a side (default: all)."),
+    ] = None,
 ) -> None:
     """Compare two data files column by column; exit 0 no drift, 1 dataset drift, 2 error."""
     from monitor.check_command import CheckOptions, parse_names, run_check
@@ -288,6 +292,7 @@ def check_files(
                 drift_share=drift_share,
                 categorical=parse_names(categorical) or (),
                 numeric=parse_names(numeric) or (),
+                sample_limit=sample_limit,
             )
         )
     raise typer.Exit(status)

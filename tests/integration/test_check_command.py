@@ -247,6 +247,23 @@ def test_columns_restricts_the_check(tmp_path: Path) -> None:
     assert document["quality"]["missing_in_current"] == []
 
 
+def test_sample_limit_tests_a_sample_and_reports_every_row(tmp_path: Path) -> None:
+    reference, current = frames(18, drift=True)
+    current.loc[: N // 10 - 1, "age"] = np.nan
+    files = pair(tmp_path, reference, current)
+
+    run = driftline(tmp_path, "check", *files, "--format", "json", "--sample-limit", "300")
+
+    document = as_json(run, 1)
+    columns = by_name(document)
+    assert columns["monthly_income_eur"]["n_reference"] == 300
+    assert columns["monthly_income_eur"]["n_current"] == 300
+    assert columns["age"]["missing_share_current"] == pytest.approx(0.1)
+    assert columns["age"]["drift"]
+    line = assert_user_error(driftline(tmp_path, "check", *files, "--sample-limit", "0"))
+    assert "--sample-limit must be a positive number of rows, got 0" in line
+
+
 @pytest.mark.parametrize(
     ("drift", "status"), [pytest.param(False, 0, id="no-drift"), pytest.param(True, 1, id="drift")]
 )
