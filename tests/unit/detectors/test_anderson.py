@@ -15,23 +15,9 @@ from numpy.typing import NDArray
 
 from detectors.errors import InvalidInputError
 from detectors.univariate import anderson, prepare
+from tests.unit.detectors.samples import mixed
 
 Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
-
-
-def mixed(rng: np.random.Generator, rows: int, shift: float) -> NDArray[np.float64]:
-    """Five columns: normal, scaled normal, Poisson (ties), normal with NaN, constant."""
-    data = np.column_stack(
-        [
-            rng.normal(shift, 1.0, rows),
-            rng.normal(0.0, 1.0 + shift, rows),
-            rng.poisson(3.0 + shift, rows).astype(np.float64),
-            rng.normal(shift, 1.0, rows),
-            np.full(rows, 3.0),
-        ]
-    )
-    data[rng.random(rows) < 0.1, 3] = np.nan
-    return data
 
 
 def scipy_anderson(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:

@@ -10,14 +10,9 @@ from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
 
 from detectors.distances import EMPTY_BINS, hellinger
+from tests.unit.detectors.samples import s7
 
 POOLED_10_BINS_HELLINGER = 0.12569636378164029
-
-
-def s7() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``ref`` and ``cur`` of statistics.md §0 S7: the first two draws of default_rng(7)."""
-    rng = np.random.default_rng(7)
-    return rng.normal(0.0, 1.0, 1000), rng.normal(0.1, 1.1, 800)
 
 
 def test_pooled_equal_width_bins_reproduce_pinned_s7_value() -> None:

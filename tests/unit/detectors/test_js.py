@@ -15,14 +15,9 @@ from scipy.spatial.distance import jensenshannon
 from detectors import InvalidInputError
 from detectors.distances import EMPTY_BINS, js
 from detectors.distances._shares import shares
+from tests.unit.detectors.samples import s7
 
 EVIDENTLY_JS = 0.12325961502937836
-
-
-def s7() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``ref`` and ``cur`` of statistics.md §0 S7: the first two draws of default_rng(7)."""
-    rng = np.random.default_rng(7)
-    return rng.normal(0.0, 1.0, 1000), rng.normal(0.1, 1.1, 800)
 
 
 def test_evidently_convention_reproduces_pinned_s7_value() -> None:

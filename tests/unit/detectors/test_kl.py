@@ -12,14 +12,9 @@ from scipy.stats import entropy
 
 from detectors.distances import EMPTY_BINS, kl
 from detectors.distances._shares import shares
+from tests.unit.detectors.samples import s7
 
 EVIDENTLY_KL = 0.05233248834797637
-
-
-def s7() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``ref`` and ``cur`` of statistics.md §0 S7: the first two draws of default_rng(7)."""
-    rng = np.random.default_rng(7)
-    return rng.normal(0.0, 1.0, 1000), rng.normal(0.1, 1.1, 800)
 
 
 def evidently_fill(share: NDArray[np.float64]) -> NDArray[np.float64]:

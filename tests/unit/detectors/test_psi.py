@@ -15,15 +15,10 @@ from numpy.typing import NDArray
 from detectors import InvalidInputError
 from detectors.distances import EMPTY_BINS, psi
 from detectors.distances._shares import shares
+from tests.unit.detectors.samples import s7
 
 EVIDENTLY_PSI = 0.14639265339378216
 DECILES_PSI = 0.0812259204333353
-
-
-def s7() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``ref`` and ``cur`` of statistics.md §0 S7: the first two draws of default_rng(7)."""
-    rng = np.random.default_rng(7)
-    return rng.normal(0.0, 1.0, 1000), rng.normal(0.1, 1.1, 800)
 
 
 def evidently_fill(share: NDArray[np.float64]) -> NDArray[np.float64]:
