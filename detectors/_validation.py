@@ -16,8 +16,12 @@ from detectors.errors import InvalidInputError
 __all__ = ["as_columns", "check_same_width", "present"]
 
 
-def as_columns(values: Any, name: str, *, min_rows: int = 1) -> NDArray[np.float64]:
+def as_columns(
+    values: Any, name: str, *, min_rows: int = 1, allow_infinite: bool = False
+) -> NDArray[np.float64]:
     """``values`` as a float64 ``(rows, columns)`` array (not copied when already one).
+
+    ``allow_infinite`` keeps infinities, for callers that report them (data quality).
 
     Raises
     ------
@@ -41,6 +45,8 @@ def as_columns(values: Any, name: str, *, min_rows: int = 1) -> NDArray[np.float
             f"while a minimum of {min_rows} is required"
         )
         raise InvalidInputError(msg)
+    if allow_infinite:
+        return array
     infinite = np.isinf(array)
     if infinite.any():
         column = int(np.flatnonzero(infinite.any(axis=0))[0])

@@ -29,12 +29,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from detectors import binning
-from detectors._validation import present
+from detectors._validation import as_columns, present
 from detectors.categorical import CategoryReference
 from detectors.categorical import prepare as prepare_categories
 from detectors.decision import Correction, adjust
 from detectors.errors import InvalidInputError
-from detectors.quality import ColumnQuality, SideQuality, combine, describe
+from detectors.quality import ColumnQuality, SideQuality, combine, describe, unseen_share_of
 from detectors.registry import REGISTRY
 from detectors.results import ColumnTest
 from detectors.selection import ColumnInfo, Policy, select
@@ -193,7 +193,7 @@ def check(
     results = _run(reference, num, cat, [c.method for c in choices], n_values)
     adjusted = adjust([np.nan if r.p_value is None else r.p_value for r in results], correction)
     gates = dict(min_effect or {})
-    unseen = _unseen(reference.categories, cat)
+    unseen = unseen_share_of(reference.categories.categories, cat)
     columns = []
     for j, (info, choice, result) in enumerate(zip(infos, choices, results, strict=True)):
         if choice.has_p_value:
@@ -244,14 +244,8 @@ def _block(values: ArrayLike | None, names: Sequence[str], what: str) -> NDArray
             msg = f"{what}: columns {list(names)} declared but no values given"
             raise InvalidInputError(msg)
         return np.empty((0, 0))
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        msg = f"{what}: expected numbers in a 2-D array, got malformed input"
-        raise InvalidInputError(msg) from None
-    if array.ndim == 1:
-        array = array[:, np.newaxis]
-    if array.ndim != 2 or array.shape[1] != len(names):
+    array = as_columns(values, what, min_rows=0, allow_infinite=True)
+    if array.shape[1] != len(names):
         msg = f"{what}: expected {len(names)} column(s) {list(names)}, got shape {array.shape}"
         raise InvalidInputError(msg)
     return array
@@ -409,15 +403,6 @@ def _split(outcome: ColumnTest, columns: list[int]) -> dict[int, _Result]:
         )
         for i, j in enumerate(columns)
     }
-
-
-def _unseen(categories: CategoryReference, cat: NDArray[np.float64]) -> NDArray[np.float64]:
-    out = np.zeros(categories.width)
-    for j, known in enumerate(categories.categories):
-        values = present(cat[:, j])
-        if values.size:
-            out[j] = float(np.mean(~np.isin(values, known)))
-    return out
 
 
 def _share(columns: list[ColumnDrift], weights: Mapping[str, float] | None) -> float:

@@ -6,14 +6,24 @@ and can then be treated as missing by the caller. Categorical columns are dictio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._validation import as_columns, present
 from detectors.errors import InvalidInputError
 
-__all__ = ["ColumnQuality", "SideQuality", "assess", "combine", "describe", "unseen_share"]
+__all__ = [
+    "ColumnQuality",
+    "SideQuality",
+    "assess",
+    "combine",
+    "describe",
+    "unseen_share",
+    "unseen_share_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +49,7 @@ class ColumnQuality:
 
 
 def _raw(values: ArrayLike, name: str) -> NDArray[np.float64]:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        msg = f"{name}: expected numbers in a 1-D or 2-D array, got malformed input"
-        raise InvalidInputError(msg) from None
-    if array.ndim == 1:
-        array = array[:, np.newaxis]
-    if array.ndim != 2:
-        msg = f"{name}: expected a 1-D or 2-D array (rows, columns), got shape {array.shape}"
-        raise InvalidInputError(msg)
-    return array
+    return as_columns(values, name, min_rows=0, allow_infinite=True)
 
 
 def _constant(array: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -142,10 +142,17 @@ def unseen_share(reference_codes: ArrayLike, current_codes: ArrayLike) -> NDArra
     if ref.shape[1] != cur.shape[1]:
         msg = f"current has {cur.shape[1]} column(s) but reference has {ref.shape[1]}"
         raise InvalidInputError(msg)
-    out = np.zeros(ref.shape[1])
-    for j in range(ref.shape[1]):
-        seen = np.unique(ref[~np.isnan(ref[:, j]), j])
-        values = cur[~np.isnan(cur[:, j]), j]
-        if len(values):
-            out[j] = float(np.mean(~np.isin(values, seen)))
+    known = [np.unique(present(ref[:, j])) for j in range(ref.shape[1])]
+    return unseen_share_of(known, cur)
+
+
+def unseen_share_of(
+    known: Sequence[NDArray[np.float64]], current_codes: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """:func:`unseen_share` against the known categories of each column (e.g. prepared)."""
+    out = np.zeros(len(known))
+    for j, categories in enumerate(known):
+        values = present(current_codes[:, j])
+        if values.size:
+            out[j] = float(np.mean(~np.isin(values, categories)))
     return out

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from detectors.categorical import CategoryReference, chi2, contingency, fisher, g_test, z_test
 from detectors.distances import hellinger, js, kl, psi
-from detectors.distances._shares import EmptyBins, shares
+from detectors.distances._shares import EmptyBins, SharePair, column_test, shares
 from detectors.results import ColumnTest
 from detectors.univariate import anderson, cvm, ks, wasserstein
 
@@ -50,39 +50,23 @@ def _category_distance(
     distance: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]],
     empty_bins: EmptyBins,
 ) -> Callable[[CategoryReference, NDArray[np.float64]], ColumnTest]:
+    """A binned distance over the categories of both samples instead of numeric bins."""
+
     def run(reference: CategoryReference, current: NDArray[np.float64]) -> ColumnTest:
         tables = contingency(reference, current)
-        p = shares(tuple(t[0] for t in tables), empty_bins)
-        q = shares(tuple(t[1] for t in tables), empty_bins)
-        value = distance(p, q)
-        return ColumnTest(
-            method=method,
-            statistic=value,
-            p_value=None,
-            effect=value,
+        pair = SharePair(
+            p=shares(tuple(t[0] for t in tables), empty_bins),
+            q=shares(tuple(t[1] for t in tables), empty_bins),
             n_reference=np.array([t[0].sum() for t in tables], dtype=np.int64),
             n_current=np.array([t[1].sum() for t in tables], dtype=np.int64),
         )
+        return column_test(method, pair, distance)
 
     return run
 
 
 def _gof(reference: CategoryReference, current: NDArray[np.float64]) -> ColumnTest:
     return chi2.test(reference, current, kind="goodness_of_fit")
-
-
-def _named(result: ColumnTest, method: str) -> ColumnTest:
-    return ColumnTest(
-        method, result.statistic, result.p_value, result.effect, result.n_reference,
-        result.n_current,
-    )  # fmt: skip
-
-
-def _binned(method: str, test: Callable[..., ColumnTest]) -> Callable[..., ColumnTest]:
-    def run(reference: Any, current: NDArray[np.float64]) -> ColumnTest:
-        return _named(test(reference, current), method)
-
-    return run
 
 
 REGISTRY: Mapping[str, TestSpec] = {
@@ -97,16 +81,16 @@ REGISTRY: Mapping[str, TestSpec] = {
                  "Wasserstein-1 divided by the reference's standard deviation"),
         TestSpec("wasserstein", False, ("continuous", wasserstein.test_raw), None,
                  "Wasserstein-1 in data units"),
-        TestSpec("psi", False, ("binned", _binned("psi", psi.test)),
+        TestSpec("psi", False, ("binned", psi.test),
                  _category_distance("psi", psi.from_shares, "evidently"),
                  "Population Stability Index"),
-        TestSpec("jensen_shannon", False, ("binned", _binned("jensen_shannon", js.test)),
+        TestSpec("jensen_shannon", False, ("binned", js.test),
                  _category_distance("jensen_shannon", js.from_shares, "none"),
                  "Jensen-Shannon distance, natural log"),
-        TestSpec("hellinger", False, ("binned", _binned("hellinger", hellinger.test)),
+        TestSpec("hellinger", False, ("binned", hellinger.test),
                  _category_distance("hellinger", hellinger.from_shares, "none"),
                  "Hellinger distance"),
-        TestSpec("kl", False, ("binned", _binned("kl", kl.test)),
+        TestSpec("kl", False, ("binned", kl.test),
                  _category_distance("kl", kl.from_shares, "evidently"),
                  "Kullback-Leibler divergence KL(reference || current)"),
         TestSpec("chi2", True, None, chi2.test, "chi-square test of homogeneity (2 x k)"),
