@@ -22,6 +22,7 @@ from detectors.errors import DetectorError
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
+from monitor.models_cli import models_app, serve
 from monitor.settings import Settings, load_settings
 from storage.errors import StorageError
 
@@ -43,6 +44,8 @@ db_app = typer.Typer(help="Schema migrations of the store.", no_args_is_help=Tru
 project_app = typer.Typer(help="The project file (driftline.yaml).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
+app.add_typer(models_app, name="models")
+app.command("serve")(serve)
 
 USER_ERROR = 2
 
@@ -53,8 +56,8 @@ class _Options:
 
     overrides: dict[str, Any]
 
-    def settings(self) -> Settings:
-        settings = load_settings(**self.overrides)
+    def settings(self, **more: Any) -> Settings:
+        settings = load_settings(**{**self.overrides, **more})
         configure_logging(settings.log_level, settings.log_format)
         return settings
 

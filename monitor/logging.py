@@ -42,3 +42,6 @@ def configure_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text"
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     alembic_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     logging.getLogger("alembic").setLevel(alembic_level)
+    # Each outgoing HTTP request is not news; the CLI reports failures itself.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(alembic_level)

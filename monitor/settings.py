@@ -11,7 +11,14 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,9 +76,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     """TCP port the HTTP services listen on (1-65535)."""
 
+    admin_token: SecretStr | None = Field(default=None, repr=False)
+    """Bearer token for the model repository API (load / unload); without one, only
+    loopback clients may use it."""
+
+    serve_allow_pickle: bool = False
+    """Let callers of the model repository API deploy pickled (joblib) model files, which
+    runs code from the file. Models declared in the project file opt in per model."""
+
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest request body the HTTP services accept (413 above)."""
+
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
-    @field_validator("database_url", "project_file", mode="before")
+    @field_validator("database_url", "project_file", "admin_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """Treat an empty environment variable as an unset one."""
@@ -131,9 +149,12 @@ _EXPECTED: dict[str, str] = {
     "log_format": "one of text, json",
     "host": "a host name or IP address",
     "port": "an integer between 1 and 65535",
+    "admin_token": "a token string",
+    "serve_allow_pickle": "a boolean (true/false, 1/0, yes/no, on/off)",
+    "max_body_bytes": "an integer of at least 1024",
 }
 # Values never echoed back in a message.
-_SENSITIVE = frozenset({"database_url"})
+_SENSITIVE = frozenset({"database_url", "admin_token"})
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from monitor.errors import NotDeclaredError
 from monitor.project._base import Slug, Spec, Text, check_unique, spec_error
+from monitor.project.serving_specs import ServingSpec
 
 __all__ = ["FeatureKind", "FeatureSpec", "ModelSpec", "Task"]
 
@@ -60,6 +61,9 @@ class ModelSpec(Spec):
     """Input features, with unique names."""
     description: str | None = None
     """Free text shown in dashboards."""
+    serving: ServingSpec | None = None
+    """How ``driftline serve`` loads and batches the model; absent for models served
+    elsewhere (recorded through the sidecar or the ingest API)."""
 
     @model_validator(mode="after")
     def _check_classes(self) -> Self:
@@ -82,6 +86,13 @@ class ModelSpec(Spec):
     def _check_features(self) -> Self:
         names = [feature.name for feature in self.features]
         check_unique(names, ("features",), "feature name", field="name")
+        return self
+
+    @model_validator(mode="after")
+    def _check_servable(self) -> Self:
+        if self.serving is not None and any(f.kind == "embedding" for f in self.features):
+            msg = "models with embedding features cannot be served by driftline serve yet"
+            raise spec_error(msg, at=("serving",))
         return self
 
     @property

@@ -8,6 +8,7 @@ the batcher calls it off the event loop, on one worker thread per model.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["OutputRole", "Runtime", "TensorSpec", "as_float_rows"]
+from serving.errors import RuntimeLoadError
+
+__all__ = ["OutputRole", "Runtime", "TensorSpec", "as_float_rows", "import_optional"]
 
 OutputRole = Literal["prediction", "probabilities", "score"]
 """What an output means to monitoring: the predicted label or value, the class
@@ -93,3 +96,31 @@ def as_float_rows(
 ) -> NDArray[Any]:
     """``features`` as a C-contiguous float array, for runtimes that take numbers only."""
     return np.ascontiguousarray(features, dtype=dtype)
+
+
+def import_optional(module: str, *, runtime: str, extra: str) -> Any:
+    """Import the optional package a runtime needs, when the runtime loads a model.
+
+    Optional packages are imported here, never at import of :mod:`serving`, so a server
+    without them starts and serves the other runtimes.
+
+    Parameters
+    ----------
+    module
+        Module to import, such as ``onnxruntime``.
+    runtime
+        Runtime kind, for the message.
+    extra
+        The ``driftline`` extra that installs the package.
+
+    Raises
+    ------
+    RuntimeLoadError
+        Naming the package and the ``pip install`` command that brings it.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise RuntimeLoadError(
+            f"the {runtime} runtime needs {module}: pip install 'driftline[{extra}]' ({error})"
+        ) from error

@@ -1,0 +1,352 @@
+"""Serving benchmark: `driftline serve` against a minimal FastAPI app and MLServer, in one run.
+
+    .venv/bin/python benchmarks/serving/run.py [--duration 8] [--warmup 2]
+        [--concurrency 1,16,64] [--skip-mlserver] [--write-results benchmarks/RESULTS.md]
+
+One model for all: scikit-learn ``LogisticRegression(max_iter=1000)`` trained on
+``make_classification(5000 rows, 20 features, 10 informative, seed 0)``. Every request is one
+row, ``POST /v2/models/clf/infer`` with one FP64 ``[1, 20]`` tensor, JSON only, HTTP/1.1
+keep-alive, on 127.0.0.1. Servers run one at a time, each in its own process:
+
+* ``driftline (tap on)``: ``serving`` with dynamic batching (64 rows, 1 ms) and a tap that
+  hands every batch to a consumer thread (the request-path cost of tapping);
+* ``driftline (tap off)``: the same without a tap;
+* ``naive FastAPI``: an ``async def`` route that parses JSON and calls ``predict`` per request
+  (uvicorn with uvloop and httptools, one process);
+* ``MLServer 1.7``: ``mlserver_sklearn`` with adaptive batching (32 rows, 5 ms) and
+  ``parallel_workers: 0`` (its fastest configuration on two cores), installed into
+  ``benchmarks/.cache/mlserver-venv`` with ``uvloop<0.22`` (newer uvloop kills its workers).
+
+The load generator is wrk (closed loop: C connections, each sends its next request when the
+previous one is answered), one thread, a warm-up then a timed run per concurrency. Its CPU
+is measured (``getrusage`` of the finished child) and reported as a share of one core, as is
+the server's (``/proc/<pid>/stat``), so a reader can tell a saturated server from a
+saturated generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import joblib
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import machine, write_section
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+DATA = REPO / "benchmarks" / ".data" / "serving"
+MLSERVER_VENV = REPO / "benchmarks" / ".cache" / "mlserver-venv"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Cell:
+    server: str
+    concurrency: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cores: float
+    generator_cores: float
+
+
+def prepare() -> tuple[Path, bytes]:
+    """Train and save the model; the request body every server gets."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    features, labels = make_classification(
+        n_samples=5000, n_features=20, n_informative=10, random_state=0
+    )
+    model = LogisticRegression(max_iter=1000).fit(features[:4000], labels[:4000])
+    path = DATA / "model.joblib"
+    joblib.dump(model, path)
+    row = features[4000].tolist()
+    body = {"inputs": [{"name": "predict", "shape": [1, 20], "datatype": "FP64", "data": row}]}
+    return path, json.dumps(body).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_mlserver() -> Path | None:
+    """The MLServer venv's binary, installing it on first use."""
+    binary = MLSERVER_VENV / "bin" / "mlserver"
+    if binary.exists():
+        return binary
+    subprocess.run([sys.executable, "-m", "venv", str(MLSERVER_VENV)], check=True)
+    packages = ["mlserver==1.7.*", "mlserver-sklearn==1.7.*", "uvloop<0.22", "httptools"]
+    pip = [str(MLSERVER_VENV / "bin" / "python"), "-m", "pip", "install", "-q", *packages]
+    if subprocess.run(pip, check=False).returncode != 0:
+        return None
+    return binary
+
+
+def mlserver_folder(model: Path) -> Path:
+    folder = DATA / "mlserver"
+    (folder / "clf").mkdir(parents=True, exist_ok=True)
+    shutil.copy(model, folder / "clf" / "model.joblib")
+    settings = {"debug": False, "parallel_workers": 0, "metrics_endpoint": None}
+    (folder / "settings.json").write_text(json.dumps(settings))
+    model_settings = {
+        "name": "clf",
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib"},
+        "max_batch_size": 32,
+        "max_batch_time": 0.005,
+    }
+    (folder / "clf" / "model-settings.json").write_text(json.dumps(model_settings))
+    return folder
+
+
+def commands(
+    model: Path, port: int, mlserver: Path | None
+) -> dict[str, tuple[list[str], dict[str, str], Path]]:
+    python = sys.executable
+    env = {"PYTHONPATH": str(REPO)}
+    servers = {
+        "driftline (tap on)": (
+            [python, str(HERE / "driftline_server.py"), str(model), str(port), "on"],
+            env,
+            REPO,
+        ),
+        "driftline (tap off)": (
+            [python, str(HERE / "driftline_server.py"), str(model), str(port), "off"],
+            env,
+            REPO,
+        ),
+        "naive FastAPI": (
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "naive_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+            ],
+            {"MODEL_PATH": str(model)},
+            HERE,
+        ),
+    }
+    if mlserver is not None:
+        folder = mlserver_folder(model)
+        servers["MLServer 1.7"] = (
+            [str(mlserver), "start", str(folder)],
+            {"MLSERVER_HTTP_PORT": str(port), "MLSERVER_GRPC_PORT": str(free_port())},
+            folder,
+        )
+    return servers
+
+
+def start(
+    argv: list[str], env: dict[str, str], cwd: Path, port: int, body: bytes
+) -> subprocess.Popen[bytes]:
+    log = (DATA / f"server-{port}.log").open("wb")
+    process = subprocess.Popen(
+        argv, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{argv[0]} exited; see {log.name}")
+        try:
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/v2/models/clf/infer", content=body, timeout=2
+            )
+            if answer.status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    process.kill()
+    raise RuntimeError(f"{argv[0]} did not answer within 120 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / TICKS
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port: int, script: Path, concurrency: int, seconds: float) -> tuple[str, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/v2/models/clf/infer",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return run.stdout, used
+
+
+def measure(
+    name: str, pid: int, port: int, script: Path, concurrency: int, args: argparse.Namespace
+) -> Cell:
+    wrk(port, script, concurrency, args.warmup)
+    server_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    output, generator = wrk(port, script, concurrency, args.duration)
+    elapsed = time.perf_counter() - started
+    server = cpu_seconds(pid) - server_before
+    latencies = {q: float(v) * _UNIT[u] for q, v, u in _LATENCY.findall(output)}
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    count = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return Cell(
+        name,
+        concurrency,
+        rate,
+        latencies["50"],
+        latencies["99"],
+        count,
+        server / elapsed,
+        generator / elapsed,
+    )
+
+
+def table(cells: list[Cell]) -> str:
+    lines = [
+        "| server | C | req/s | p50 ms | p99 ms | errors | server CPU (cores) | wrk CPU (cores) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        lines.append(
+            f"| {c.server} | {c.concurrency} | {c.requests_per_second:,.0f} | {c.p50_ms:.2f} | "
+            f"{c.p99_ms:.2f} | {c.errors} | {c.server_cores:.2f} | {c.generator_cores:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(cells: list[Cell]) -> str:
+    at = {(c.server, c.concurrency): c for c in cells}
+    lines = []
+    ours, naive, ml = (
+        at.get(("driftline (tap on)", 64)),
+        at.get(("naive FastAPI", 64)),
+        at.get(("MLServer 1.7", 64)),
+    )
+    if ours and naive:
+        ratio = ours.requests_per_second / naive.requests_per_second
+        lines.append(
+            f"- C=64 throughput, driftline (tap on) / naive FastAPI: {ratio:.2f}x "
+            f"(target >= 3x): {'PASS' if ratio >= 3 else 'FAIL'}"
+        )
+        lines.append(
+            f"- C=64 p99, driftline {ours.p99_ms:.1f} ms vs naive {naive.p99_ms:.1f} ms "
+            f"(target: no worse): {'PASS' if ours.p99_ms <= naive.p99_ms else 'FAIL'}"
+        )
+    if ours and ml:
+        ratio = ours.requests_per_second / ml.requests_per_second
+        lines.append(
+            f"- C=64 throughput, driftline (tap on) / MLServer: {ratio:.2f}x "
+            f"(target >= 1x): {'PASS' if ratio >= 1 else 'FAIL'}"
+        )
+        lines.append(
+            f"- C=64 p99, driftline {ours.p99_ms:.1f} ms vs MLServer {ml.p99_ms:.1f} ms "
+            f"(target: no worse): {'PASS' if ours.p99_ms <= ml.p99_ms else 'FAIL'}"
+        )
+    one, naive_one = at.get(("driftline (tap on)", 1)), at.get(("naive FastAPI", 1))
+    if one and naive_one:
+        gap = one.p50_ms - naive_one.p50_ms
+        lines.append(
+            f"- C=1 p50, driftline {one.p50_ms:.2f} ms vs naive {naive_one.p50_ms:.2f} ms "
+            f"(target: within 1 ms): {'PASS' if gap <= 1 else 'FAIL'}"
+        )
+    on, off = at.get(("driftline (tap on)", 64)), at.get(("driftline (tap off)", 64))
+    if on and off:
+        cost = 1 - on.requests_per_second / off.requests_per_second
+        lines.append(
+            f"- tap cost at C=64: {cost:+.1%} throughput, p99 {on.p99_ms - off.p99_ms:+.2f} ms"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="timed seconds per cell")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per cell")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--skip-mlserver", action="store_true")
+    parser.add_argument("--write-results", type=Path, default=None)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
+    model, body = prepare()
+    script = DATA / "request.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(body.decode())}\n"
+    )
+    mlserver = None if args.skip_mlserver else ensure_mlserver()
+    cells: list[Cell] = []
+    port = free_port()
+    for name, (argv, env, cwd) in commands(model, port, mlserver).items():
+        process = start(argv, env, cwd, port, body)
+        try:
+            for concurrency in (int(c) for c in args.concurrency.split(",")):
+                cell = measure(name, process.pid, port, script, concurrency, args)
+                cells.append(cell)
+                print(
+                    f"{name:22} C={concurrency:<3} {cell.requests_per_second:9,.0f} req/s  "
+                    f"p50 {cell.p50_ms:7.2f} ms  p99 {cell.p99_ms:7.2f} ms",
+                    flush=True,
+                )
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    versions = [
+        f"wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}"
+    ]
+    body_text = f"\nMachine: {machine(*versions)}.\n\n{table(cells)}\n\n{verdicts(cells)}\n"
+    print(body_text)
+    if args.write_results:
+        write_section(args.write_results, "serving", body_text)
+
+
+if __name__ == "__main__":
+    main()

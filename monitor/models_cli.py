@@ -1,0 +1,128 @@
+"""``driftline serve`` and ``driftline models deploy | list | undeploy``.
+
+The ``models`` commands talk to a running server through the model repository API
+(``/v2/repository/...``), the same routes Triton's and MLServer's clients use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor.errors import ConfigError
+
+__all__ = ["models_app", "serve"]
+
+models_app = typer.Typer(
+    help="Deploy, list and undeploy models on a running server.", no_args_is_help=True
+)
+
+_URL = typer.Option(help="Server URL (default: http://DRIFTLINE_HOST:DRIFTLINE_PORT).")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default DRIFTLINE_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default DRIFTLINE_PORT).")] = None,
+    allow_pickle: Annotated[
+        bool, typer.Option(help="Let API callers deploy pickled model files (runs their code).")
+    ] = False,
+) -> None:
+    """Serve the project's models over the Open Inference Protocol v2 (REST)."""
+    from monitor.cli import user_errors
+    from monitor.project import load_project
+    from monitor.serving_setup import model_configs, run_server
+
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    if allow_pickle:
+        overrides["serve_allow_pickle"] = True
+    with user_errors():
+        settings = ctx.obj.settings(**{k: v for k, v in overrides.items() if v is not None})
+        path = settings.resolved_project_file()
+        configs = []
+        if path is not None:
+            configs = model_configs(load_project(path), Path(path).parent)
+    run_server(settings, configs)
+
+
+@models_app.command("deploy")
+def deploy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    runtime: Annotated[
+        str | None, typer.Option(help="sklearn, python, onnx, xgboost, lightgbm or torchscript.")
+    ] = None,
+    uri: Annotated[
+        str | None, typer.Option(help="Model file as the server sees it, or module:attr.")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="Version label.")] = None,
+    allow_pickle: Annotated[bool, typer.Option(help="Trust a joblib/pickle file.")] = False,
+    url: Annotated[str | None, _URL] = None,
+) -> None:
+    """Load a model (or a new version of it) and make it the default; in-flight requests finish."""
+    parameters: dict[str, Any] = {
+        key: value
+        for key, value in {"runtime": runtime, "uri": uri, "version": version}.items()
+        if value is not None
+    }
+    if uri is not None and runtime != "python" and Path(uri).exists():
+        parameters["uri"] = str(Path(uri).resolve())
+    if allow_pickle:
+        parameters["allow_pickle"] = True
+    _call(ctx, url, f"/v2/repository/models/{name}/load", {"parameters": parameters})
+    Console().print(f"deployed {name}" + (f" version {version}" if version else ""), markup=False)
+
+
+@models_app.command("undeploy")
+def undeploy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
+    url: Annotated[str | None, _URL] = None,
+) -> None:
+    """Stop serving a model after its queued requests are answered."""
+    body = {"parameters": {"version": version}} if version else {}
+    _call(ctx, url, f"/v2/repository/models/{name}/unload", body)
+    Console().print(f"undeployed {name}", markup=False)
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context, url: Annotated[str | None, _URL] = None) -> None:
+    """List the server's models, versions and states."""
+    rows = _call(ctx, url, "/v2/repository/index", {})
+    table = Table()
+    for column in ("name", "version", "state", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row.get("version", ""), row["state"], row.get("reason", ""))
+    Console().print(table)
+
+
+def _call(ctx: typer.Context, url: str | None, path: str, body: dict[str, Any]) -> Any:
+    import httpx
+
+    from monitor.cli import user_errors
+
+    with user_errors():
+        settings = ctx.obj.settings()
+        base = url or f"http://{settings.host}:{settings.port}"
+        headers = {}
+        if settings.admin_token is not None:
+            headers["Authorization"] = f"Bearer {settings.admin_token.get_secret_value()}"
+        try:
+            response = httpx.post(base + path, json=body, headers=headers, timeout=300)
+        except httpx.HTTPError as error:
+            raise ConfigError(f"cannot reach the server at {base}: {error}") from None
+        if response.status_code != 200:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise ConfigError(f"{base}{path}: {response.status_code} {message}")
+        return response.json() if response.content else None

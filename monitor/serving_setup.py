@@ -1,0 +1,88 @@
+"""From the project file and settings to a running inference server (``driftline serve``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from monitor import __version__
+from monitor.project import Project
+from monitor.settings import Settings
+from serving.admin import AdminPolicy
+from serving.config import BatchingConfig, FeatureInput, ModelConfig
+from serving.server import Server, create_server
+from serving.tap import Tap
+
+__all__ = ["build_server", "model_configs", "run_server"]
+
+logger = logging.getLogger(__name__)
+
+
+def model_configs(project: Project, project_dir: Path) -> list[ModelConfig]:
+    """The serving configuration of every project model that has a ``serving`` block.
+
+    Relative model paths are resolved against the project file's directory.
+    """
+    configs = []
+    for model in project.models:
+        spec = model.serving
+        if spec is None:
+            continue
+        uri = spec.uri
+        if spec.runtime != "python" and not Path(uri).is_absolute():
+            uri = str((project_dir / uri).resolve())
+        configs.append(
+            ModelConfig(
+                name=model.name,
+                version=model.version,
+                runtime=spec.runtime,
+                uri=uri,
+                features=tuple(
+                    FeatureInput(f.name, "numeric" if f.kind == "numeric" else f.kind)  # type: ignore[arg-type]
+                    for f in model.features
+                ),
+                batching=BatchingConfig(
+                    max_batch_size=spec.batching.max_batch_size,
+                    max_batch_delay_ms=spec.batching.max_batch_delay_ms,
+                    max_queue_size=spec.batching.max_queue_size,
+                    timeout_ms=spec.batching.timeout_ms,
+                ),
+                allow_pickle=spec.allow_pickle,
+                preprocess=spec.preprocess,
+                postprocess=spec.postprocess,
+                options=dict(spec.options),
+            )
+        )
+    return configs
+
+
+def build_server(
+    settings: Settings, configs: list[ModelConfig], *, tap: Tap | None = None
+) -> Server:
+    """The server for ``configs`` with the settings' admin policy and body limit."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return create_server(
+        configs,
+        tap=tap,
+        admin=AdminPolicy(token=token, allow_pickle=settings.serve_allow_pickle),
+        max_body_bytes=settings.max_body_bytes,
+        version=__version__,
+    )
+
+
+def run_server(settings: Settings, configs: list[ModelConfig]) -> None:
+    """Serve until interrupted (uvicorn, uvloop and httptools when installed)."""
+    import uvicorn
+
+    server = build_server(settings, configs)
+    names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (deploy through the API)"
+    logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
+    uvicorn.run(
+        server.app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,153 @@
+"""Serving one inference request: resolve the model, decode, batch, answer, observe.
+
+Transport-free: :mod:`serving.app` hands it bodies and maps its errors to statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import orjson
+from numpy.typing import NDArray
+
+from serving.batcher import Pending
+from serving.errors import InvalidRequestError, ServingError
+from serving.features import feature_rows, record_rows
+from serving.observer import Observer
+from serving.protocol.requests import parse_request
+from serving.protocol.responses import encode_json, encode_response
+from serving.repository import Deployment, ModelRepository
+
+__all__ = ["InferenceService"]
+
+
+class InferenceService:
+    """Answers inference requests from the repository's models."""
+
+    def __init__(self, repository: ModelRepository, observer: Observer) -> None:
+        self._repository = repository
+        self._observer = observer
+
+    async def infer(
+        self, name: str, version: str | None, body: bytes, *, json_length: int | None = None
+    ) -> bytes:
+        """Answer an OIP v2 inference request; the response body."""
+        arrived, received_at = time.perf_counter(), time.time()
+        deployment = self._repository.resolve(name, version)
+        request_id = ""
+        features = None
+        pending: Pending | None = None
+        try:
+            request = parse_request(body, json_length=json_length)
+            request_id = request.id or uuid.uuid4().hex
+            model = deployment.model
+            outputs = model.check_outputs(request.outputs)
+            features = feature_rows(request.inputs, model.config.features)
+            pending = self._pending(
+                deployment,
+                request_id,
+                features,
+                outputs,
+                arrived,
+                received_at,
+                request.timeout_seconds,
+            )
+            result = await deployment.batcher.submit(pending)
+        except ServingError as error:
+            if pending is None or not pending.observed:
+                self._refused(deployment, request_id, features, error, received_at, arrived)
+            raise
+        return encode_response(
+            model_name=name, model_version=deployment.version, request_id=request_id, outputs=result
+        )
+
+    async def infer_records(self, name: str, version: str | None, body: bytes) -> bytes:
+        """Answer a records request: ``[{feature: value}, ...]`` or
+        ``{"id": ..., "records": [...]}``; one output object per record comes back."""
+        arrived, received_at = time.perf_counter(), time.time()
+        deployment = self._repository.resolve(name, version)
+        request_id = ""
+        features = None
+        pending: Pending | None = None
+        try:
+            given_id, records = _records_document(body)
+            request_id = given_id or uuid.uuid4().hex
+            model = deployment.model
+            features = record_rows(records, model.config.features)
+            pending = self._pending(
+                deployment, request_id, features, model.output_names, arrived, received_at, None
+            )
+            result = await deployment.batcher.submit(pending)
+        except ServingError as error:
+            if pending is None or not pending.observed:
+                self._refused(deployment, request_id, features, error, received_at, arrived)
+            raise
+        names = list(result)
+        columns = [result[n].tolist() for n in names]
+        predictions = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        return encode_json(
+            {
+                "model_name": name,
+                "model_version": deployment.version,
+                "id": request_id,
+                "predictions": predictions,
+            }
+        )
+
+    def _pending(
+        self,
+        deployment: Deployment,
+        request_id: str,
+        features: NDArray[Any],
+        outputs: tuple[str, ...],
+        arrived: float,
+        received_at: float,
+        timeout_seconds: float | None,
+    ) -> Pending:
+        batching = deployment.model.config.batching
+        timeout = batching.timeout_ms / 1000 if timeout_seconds is None else timeout_seconds
+        return Pending(
+            request_id=request_id,
+            features=features,
+            outputs=outputs,
+            received_at=received_at,
+            arrived=arrived,
+            deadline=arrived + timeout,
+            future=asyncio.get_running_loop().create_future(),
+        )
+
+    def _refused(
+        self,
+        deployment: Deployment,
+        request_id: str,
+        features: NDArray[Any] | None,
+        error: ServingError,
+        received_at: float,
+        arrived: float,
+    ) -> None:
+        self._observer.refused(
+            deployment.model,
+            request_id=request_id or uuid.uuid4().hex,
+            features=features,
+            error=error,
+            received_at=received_at,
+            arrived=arrived,
+        )
+
+
+def _records_document(body: bytes) -> tuple[str | None, object]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequestError(f"body: not valid JSON ({error})") from None
+    if isinstance(document, list):
+        return None, document
+    if not isinstance(document, dict) or "records" not in document:
+        raise InvalidRequestError('body: expected a list of records or {"records": [...]}')
+    request_id = document.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidRequestError("id: expected a string")
+    return request_id, document["records"]

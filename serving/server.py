@@ -1,0 +1,101 @@
+"""Building the inference server from model configurations: the one factory.
+
+Nothing is built at import; every call makes its own registry, repository and app, so tests
+and embedding applications get independent servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from serving.admin import AdminPolicy
+from serving.app import ServingApp
+from serving.config import ModelConfig
+from serving.inference import InferenceService
+from serving.metrics import ServingMetrics
+from serving.observer import Observer
+from serving.repository import ModelRepository
+from serving.runtimes.base import Runtime
+from serving.runtimes.registry import load_runtime
+from serving.tap import NullTap, Tap
+
+__all__ = ["Server", "create_server", "load_configured_runtime"]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """An assembled server: the ASGI app and the parts an embedding process may want."""
+
+    app: ServingApp
+    repository: ModelRepository
+    registry: CollectorRegistry
+
+
+def load_configured_runtime(config: ModelConfig) -> Runtime:
+    """Load the runtime a configuration names (the default loader)."""
+
+    return load_runtime(
+        config.runtime,
+        config.uri,
+        allow_pickle=config.allow_pickle,
+        options=config.options,
+        feature_names=config.feature_names,
+    )
+
+
+def create_server(
+    models: Sequence[ModelConfig],
+    *,
+    tap: Tap | None = None,
+    admin: AdminPolicy | None = None,
+    registry: CollectorRegistry | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    load_runtime: Callable[[ModelConfig], Runtime] = load_configured_runtime,
+    version: str = "0",
+) -> Server:
+    """Assemble a server that deploys ``models`` when it starts.
+
+    Parameters
+    ----------
+    models
+        Models deployed at startup; a model that fails to load fails the startup.
+    tap
+        Where finished batches go (default: nowhere).
+    admin
+        Who may load and unload models through the repository API.
+    registry
+        Prometheus registry for the server's metrics (default: a new one).
+    max_body_bytes
+        Largest request body accepted (413 above).
+    load_runtime
+        Loads a model's runtime; replaced in tests and by embedding applications.
+    version
+        Reported by ``GET /v2``.
+    """
+    registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    metrics = ServingMetrics(registry)
+    observer = Observer(metrics, tap if tap is not None else NullTap())
+    repository = ModelRepository(load_runtime=load_runtime, batch_hook=observer.batch_hook)
+    metrics.track_queues(repository.queue_depths)
+    for config in models:
+        repository.declare(config)
+
+    async def deploy_declared() -> None:
+        for config in models:
+            await repository.deploy(config)
+
+    app = ServingApp(
+        repository=repository,
+        service=InferenceService(repository, observer),
+        registry=registry,
+        admin=admin if admin is not None else AdminPolicy(),
+        max_body_bytes=max_body_bytes,
+        version=version,
+        on_startup=deploy_declared,
+    )
+    return Server(app=app, repository=repository, registry=registry)
