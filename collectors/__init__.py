@@ -1,6 +1,43 @@
-"""Sidecar collectors: the tap, push receiver, reverse proxy, ingest API, spool and writer.
+"""Collectors: record batches from the tap or the ingest API, spooled durably, written in bulk.
 
-Empty until the collectors issue lands; may import :mod:`storage`, never :mod:`monitor`.
+May import :mod:`storage`; never :mod:`monitor`, :mod:`serving` or :mod:`detectors` (the tap
+from the inference server is bridged in :mod:`monitor.tap_bridge`).
 """
 
 from __future__ import annotations
+
+from collectors.collector import Collector, RecordSource
+from collectors.errors import (
+    AuthenticationError,
+    CollectorError,
+    PayloadError,
+    PermissionDeniedError,
+    SpoolClosedError,
+    SpoolCorruptError,
+    SpoolFailedError,
+    SpoolFullError,
+    SpoolLockedError,
+)
+from collectors.metrics import CollectorMetrics
+from collectors.payload import ModelBatch
+from collectors.spool import Position, Spool, SpoolRecovery, SpoolStats
+
+__all__ = [
+    "AuthenticationError",
+    "Collector",
+    "CollectorError",
+    "CollectorMetrics",
+    "ModelBatch",
+    "PayloadError",
+    "PermissionDeniedError",
+    "Position",
+    "RecordSource",
+    "Spool",
+    "SpoolClosedError",
+    "SpoolCorruptError",
+    "SpoolFailedError",
+    "SpoolFullError",
+    "SpoolLockedError",
+    "SpoolRecovery",
+    "SpoolStats",
+]

@@ -33,6 +33,9 @@ def serve(
     allow_pickle: Annotated[
         bool, typer.Option(help="Let API callers deploy pickled model files (runs their code).")
     ] = False,
+    record: Annotated[
+        bool, typer.Option(help="Record every prediction into the store for monitoring.")
+    ] = True,
 ) -> None:
     """Serve the project's models over the Open Inference Protocol v2 (REST)."""
     from monitor.cli import user_errors
@@ -45,10 +48,9 @@ def serve(
     with user_errors():
         settings = ctx.obj.settings(**{k: v for k, v in overrides.items() if v is not None})
         path = settings.resolved_project_file()
-        configs = []
-        if path is not None:
-            configs = model_configs(load_project(path), Path(path).parent)
-    run_server(settings, configs)
+        project = load_project(path) if path is not None else None
+        configs = model_configs(project, Path(path).parent) if project and path else []
+        run_server(settings, configs, project, record=record)
 
 
 @models_app.command("deploy")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from pathlib import Path
+
+from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.project import Project
@@ -12,6 +15,7 @@ from serving.admin import AdminPolicy
 from serving.config import BatchingConfig, FeatureInput, ModelConfig
 from serving.server import Server, create_server
 from serving.tap import Tap
+from storage import display_url
 
 __all__ = ["build_server", "model_configs", "run_server"]
 
@@ -57,7 +61,11 @@ def model_configs(project: Project, project_dir: Path) -> list[ModelConfig]:
 
 
 def build_server(
-    settings: Settings, configs: list[ModelConfig], *, tap: Tap | None = None
+    settings: Settings,
+    configs: list[ModelConfig],
+    *,
+    tap: Tap | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> Server:
     """The server for ``configs`` with the settings' admin policy and body limit."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
@@ -65,24 +73,60 @@ def build_server(
         configs,
         tap=tap,
         admin=AdminPolicy(token=token, allow_pickle=settings.serve_allow_pickle),
+        registry=registry,
         max_body_bytes=settings.max_body_bytes,
         version=__version__,
     )
 
 
-def run_server(settings: Settings, configs: list[ModelConfig]) -> None:
-    """Serve until interrupted (uvicorn, uvloop and httptools when installed)."""
+def run_server(
+    settings: Settings, configs: list[ModelConfig], project: Project | None, *, record: bool
+) -> None:
+    """Serve until interrupted (uvicorn, uvloop and httptools when installed).
+
+    With ``record``, every batch is tapped into the store through a collector with its own
+    spool under ``<data dir>/spool/serve-<port>``; the project's models are registered first.
+    """
     import uvicorn
 
-    server = build_server(settings, configs)
-    names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (deploy through the API)"
-    logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
-    uvicorn.run(
-        server.app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=30,
+    registry = CollectorRegistry(auto_describe=True)
+    with ExitStack() as stack:
+        tap = _recording_tap(settings, project, registry, stack) if record else None
+        server = build_server(settings, configs, tap=tap, registry=registry)
+        names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (use the API)"
+        logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
+        uvicorn.run(
+            server.app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+        )
+
+
+def _recording_tap(
+    settings: Settings, project: Project | None, registry: CollectorRegistry, stack: ExitStack
+) -> Tap:
+    from collectors.collector import Collector
+    from collectors.metrics import CollectorMetrics
+    from collectors.spool import Spool
+    from monitor.database import open_database
+    from monitor.registration import register_project_models
+    from monitor.tap_bridge import CollectorTap
+
+    engine = open_database(settings)
+    stack.callback(engine.dispose)
+    if project is not None:
+        register_project_models(engine, project)
+    spool = Spool(
+        settings.data_dir / "spool" / f"serve-{settings.port}",
+        quota_bytes=settings.spool_quota_bytes,
     )
+    stack.callback(spool.close)
+    collector = Collector(engine, spool, metrics=CollectorMetrics(registry))
+    collector.start()
+    stack.callback(collector.stop)
+    logger.info("recording predictions into %s", display_url(engine.url))
+    return CollectorTap(collector)

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest request body the HTTP services accept (413 above)."""
 
+    spool_quota_bytes: int = Field(default=1024**3, ge=1024**2)
+    """Disk quota of each collector spool; records beyond it are dropped and counted."""
+
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator("database_url", "project_file", "admin_token", mode="before")
@@ -152,6 +155,7 @@ _EXPECTED: dict[str, str] = {
     "admin_token": "a token string",
     "serve_allow_pickle": "a boolean (true/false, 1/0, yes/no, on/off)",
     "max_body_bytes": "an integer of at least 1024",
+    "spool_quota_bytes": "an integer of at least 1048576 (1 MiB)",
 }
 # Values never echoed back in a message.
 _SENSITIVE = frozenset({"database_url", "admin_token"})

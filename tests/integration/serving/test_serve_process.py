@@ -16,12 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import joblib
 import numpy as np
 import orjson
 import pytest
+import sqlalchemy as sa
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -206,6 +208,31 @@ def test_plain_http_client_following_the_spec(served: Served) -> None:
             "data": served.estimator.predict(rows).tolist(),
         }
     ]
+
+
+def test_predictions_are_recorded_in_the_store(served: Served) -> None:
+    rows = X[20:23]
+    request = {
+        "id": "recorded",
+        "inputs": [{"name": "x", "shape": [3, 4], "datatype": "FP64", "data": rows.tolist()}],
+    }
+    assert httpx.post(f"{served.url}/v2/models/iris/infer", json=request, timeout=10).is_success
+    database = served.project_dir / ".driftline" / "driftline.db"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    query = sa.text(
+        "select request_id, prediction from prediction_records where request_id like 'recorded:%'"
+        " order by request_id"
+    )
+    deadline = time.monotonic() + 30
+    found: list[Any] = []
+    while time.monotonic() < deadline and len(found) < 3:
+        with engine.connect() as connection:
+            found = list(connection.execute(query))
+        time.sleep(0.1)
+    engine.dispose()
+    assert [row.request_id for row in found] == ["recorded:0", "recorded:1", "recorded:2"]
+    classes = served.estimator.predict(rows).tolist()
+    assert [row.prediction for row in found] == [float(c) for c in classes]
 
 
 def one_input(name: str, shape: list[int], datatype: str, data: list[float]) -> bytes:

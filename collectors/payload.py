@@ -1,0 +1,185 @@
+"""Record batches as spool payloads: one self-describing byte string per batch.
+
+Layout: ``b"DLB1"``, a 4-byte little-endian header length, the JSON header, then the raw
+little-endian buffers of every numeric array in header order. Strings (request ids, labels,
+categorical and text values, error messages) travel in the header. Decoding copies nothing
+but the header: arrays are views of the payload, made writable-safe by the storage layer's
+own conversions.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from collectors.errors import PayloadError
+from storage.batch import PredictionBatch
+
+__all__ = ["ModelBatch", "concatenate", "decode", "encode", "runs"]
+
+_MAGIC = b"DLB1"
+_LENGTH = struct.Struct("<I")
+_FIELDS = ("timestamps_us", "predictions", "probabilities", "latency_seconds", "status")
+_LISTS = ("request_ids", "error_types", "error_messages")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBatch:
+    """Records of one model version, as the spool carries them."""
+
+    model: str
+    version: str
+    batch: PredictionBatch
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+
+def encode(item: ModelBatch) -> bytes:
+    """The payload of ``item``."""
+    buffers: list[bytes] = []
+    batch = item.batch
+    header: dict[str, Any] = {"model": item.model, "version": item.version}
+    for name in _LISTS:
+        value = getattr(batch, name)
+        header[name] = None if value is None else list(value)
+    header["fields"] = {name: _describe(getattr(batch, name), buffers) for name in _FIELDS}
+    header["features"] = {name: _describe(value, buffers) for name, value in batch.features.items()}
+    head = orjson.dumps(header, option=orjson.OPT_SERIALIZE_NUMPY)
+    return b"".join([_MAGIC, _LENGTH.pack(len(head)), head, *buffers])
+
+
+def decode(payload: bytes) -> ModelBatch:
+    """The batch in ``payload``.
+
+    Raises
+    ------
+    PayloadError
+        If the payload is not one :func:`encode` wrote (the spool's checksums make this a bug,
+        not a disk error).
+    """
+    if payload[:4] != _MAGIC or len(payload) < 8:
+        raise PayloadError("not a Driftline record batch (bad magic)")
+    (length,) = _LENGTH.unpack_from(payload, 4)
+    try:
+        header = orjson.loads(payload[8 : 8 + length])
+        reader = _Reader(memoryview(payload)[8 + length :])
+        fields = {name: reader.value(spec) for name, spec in header["fields"].items()}
+        features = {name: reader.value(spec) for name, spec in header["features"].items()}
+        batch = PredictionBatch(
+            request_ids=header["request_ids"],
+            timestamps_us=fields["timestamps_us"],
+            features=features,
+            predictions=fields["predictions"],
+            probabilities=fields["probabilities"],
+            latency_seconds=fields["latency_seconds"],
+            status=fields["status"],
+            error_types=header["error_types"],
+            error_messages=header["error_messages"],
+        )
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
+        raise PayloadError(f"malformed record batch: {error!r}") from None
+    return ModelBatch(model=header["model"], version=header["version"], batch=batch)
+
+
+def runs(items: Sequence[ModelBatch]) -> list[list[ModelBatch]]:
+    """Group consecutive batches of the same model version and the same columns.
+
+    Each run can be written as one insert (:func:`concatenate`): fewer, larger inserts are
+    what makes the store fast. Order is kept.
+    """
+    grouped: list[list[ModelBatch]] = []
+    for item in items:
+        if grouped and _shape(grouped[-1][0]) == _shape(item):
+            grouped[-1].append(item)
+        else:
+            grouped.append([item])
+    return grouped
+
+
+def _describe(value: object, buffers: list[bytes]) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        buffers.append(array.tobytes())
+        return {"dtype": array.dtype.str, "shape": list(array.shape)}
+    if isinstance(value, np.ndarray):
+        return {"list": value.tolist()}
+    return {"list": list(value)}  # type: ignore[call-overload]
+
+
+class _Reader:
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._offset = 0
+
+    def value(self, spec: Mapping[str, Any] | None) -> Any:
+        if spec is None:
+            return None
+        if "list" in spec:
+            return spec["list"]
+        dtype = np.dtype(spec["dtype"])
+        count = int(np.prod(spec["shape"], dtype=np.int64))
+        end = self._offset + count * dtype.itemsize
+        if end > len(self._data):
+            raise ValueError("buffer shorter than its header says")
+        array = np.frombuffer(self._data[self._offset : end], dtype=dtype).reshape(spec["shape"])
+        self._offset = end
+        return array
+
+
+def _shape(item: ModelBatch) -> tuple[object, ...]:
+    batch = item.batch
+    return (
+        item.model,
+        item.version,
+        tuple((name, _kind(value)) for name, value in batch.features.items()),
+        *(_kind(getattr(batch, name)) for name in _FIELDS),
+        *(getattr(batch, name) is None for name in _LISTS),
+    )
+
+
+def _kind(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return ("array", value.dtype.kind, value.shape[1:])
+    return "list"
+
+
+def concatenate(run: Sequence[ModelBatch]) -> ModelBatch:
+    """One batch holding the records of ``run`` (one model version, same columns)."""
+    if len(run) == 1:
+        return run[0]
+    first = run[0].batch
+
+    def join(values: list[Any]) -> Any:
+        if values[0] is None:
+            return None
+        if isinstance(values[0], np.ndarray) and values[0].dtype.kind in "biuf":
+            return np.concatenate(values)
+        return [v for value in values for v in value]
+
+    def field(name: str) -> Any:
+        return join([getattr(item.batch, name) for item in run])
+
+    batch = PredictionBatch(
+        request_ids=field("request_ids"),
+        timestamps_us=field("timestamps_us"),
+        features={
+            name: join([item.batch.features[name] for item in run]) for name in first.features
+        },
+        predictions=field("predictions"),
+        probabilities=field("probabilities"),
+        latency_seconds=field("latency_seconds"),
+        status=field("status"),
+        error_types=field("error_types"),
+        error_messages=field("error_messages"),
+    )
+    return ModelBatch(model=run[0].model, version=run[0].version, batch=batch)

@@ -1,0 +1,176 @@
+"""The bridge from the inference server's tap to the collector: tapped batches as records.
+
+``serving`` and ``collectors`` do not know each other; this glue turns a
+:class:`~serving.tap.TappedBatch` into records of the stored model version, on the
+collector's spooler thread (the event loop only queues the batch).
+
+Record ids: a one-row request is stored under its request id; the rows of a request with
+``n > 1`` rows under ``<request id>:0`` … ``<request id>:<n-1>`` (labels are sent with the
+same ids). A request refused before its rows were decoded is one record with every feature
+missing, so that failure rates count it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from collectors.collector import Collector
+from serving.tap import TappedBatch
+from storage import ModelHandle, PredictionBatch, RecordStatus
+
+__all__ = ["CollectorTap", "TappedRecords"]
+
+_STATUS = {
+    "ok": RecordStatus.OK,
+    "bad_input": RecordStatus.BAD_INPUT,
+    "timeout": RecordStatus.TIMEOUT,
+    "error": RecordStatus.ERROR,
+    "overloaded": RecordStatus.ERROR,
+}
+_MAX_MESSAGE = 1000
+
+
+class CollectorTap:
+    """A :class:`~serving.tap.Tap` that hands batches to a collector without blocking."""
+
+    def __init__(self, collector: Collector) -> None:
+        self._collector = collector
+
+    def submit(self, batch: TappedBatch) -> None:
+        """Queue the batch for the collector."""
+        self._collector.submit(TappedRecords(batch))
+
+
+class TappedRecords:
+    """One tapped batch, turned into records when the collector asks."""
+
+    def __init__(self, batch: TappedBatch) -> None:
+        self._batch = batch
+        self.record_count = int(np.maximum(batch.row_counts, 1).sum())
+
+    @property
+    def model(self) -> str:
+        return self._batch.model
+
+    @property
+    def version(self) -> str:
+        return self._batch.version
+
+    def records(self, model: ModelHandle) -> PredictionBatch:
+        """The batch's records, shaped for the stored model version."""
+        batch = self._batch
+        per_request = np.maximum(batch.row_counts, 1)
+        request = np.repeat(np.arange(len(batch)), per_request)
+        source_row = _source_rows(batch.row_counts)
+        ids = [
+            rid if count <= 1 else f"{rid}:{k}"
+            for rid, count in zip(batch.request_ids, batch.row_counts.tolist(), strict=True)
+            for k in range(max(count, 1))
+        ]
+        statuses = [batch.statuses[i] for i in request.tolist()]
+        failed = [status != "ok" for status in statuses]
+        return PredictionBatch(
+            request_ids=ids,
+            timestamps_us=np.round(batch.received_at[request] * 1e6).astype(np.int64),
+            features=_features(batch, model, source_row),
+            predictions=_predictions(batch, model, source_row),
+            probabilities=_probabilities(batch, model, source_row),
+            latency_seconds=batch.latency_seconds[request],
+            status=np.array([_STATUS[s] for s in statuses], dtype=np.int16),
+            error_types=[s if bad else None for s, bad in zip(statuses, failed, strict=True)],
+            error_messages=[
+                _message(batch.errors[i]) if bad else None
+                for i, bad in zip(request.tolist(), failed, strict=True)
+            ],
+        )
+
+
+def _source_rows(row_counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per record, its row in the batch's feature matrix, or -1 for a request without rows."""
+    rows: list[NDArray[np.int64]] = []
+    start = 0
+    for count in row_counts.tolist():
+        rows.append(np.arange(start, start + count) if count else np.array([-1]))
+        start += count
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
+
+
+def _features(
+    batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]
+) -> dict[str, Any]:
+    if batch.features is None or not batch.feature_names:
+        return {}
+    present = source_row >= 0
+    columns: dict[str, Any] = {}
+    position = {name: j for j, name in enumerate(batch.feature_names)}
+    for spec in model.schema.features:
+        j = position.get(spec.name)
+        if j is None:
+            continue
+        values = batch.features[np.where(present, source_row, 0), j]
+        if spec.kind.value == "numeric":
+            column = np.array(values, dtype=np.float64)
+            column[~present] = math.nan
+            columns[spec.name] = column
+        else:
+            columns[spec.name] = [
+                _label(value) if ok else None for value, ok in zip(values, present, strict=True)
+            ]
+    return columns
+
+
+def _predictions(batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]) -> Any:
+    name = batch.roles.get("prediction")
+    if name is None or name not in batch.outputs:
+        return None
+    values = batch.outputs[name].reshape(len(batch.outputs[name]), -1)[:, 0]
+    present = source_row >= 0
+    taken = values[np.where(present, source_row, 0)]
+    if not model.classes:
+        column = np.array(taken, dtype=np.float64)
+        column[~present] = math.nan
+        return column
+    classes = model.classes
+    known = set(classes)
+    labels: list[str | None] = []
+    for value, ok in zip(taken.tolist(), present.tolist(), strict=True):
+        label = _label(value) if ok else None
+        if label is not None and label not in known and isinstance(value, int | float):
+            index = int(value)
+            label = classes[index] if index == value and 0 <= index < len(classes) else label
+        labels.append(label)
+    return labels
+
+
+def _probabilities(
+    batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]
+) -> NDArray[np.float64] | None:
+    name = batch.roles.get("probabilities")
+    if name is None or name not in batch.outputs or not model.classes:
+        return None
+    values = np.asarray(batch.outputs[name], dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != len(model.classes):
+        return None
+    present = source_row >= 0
+    taken = values[np.where(present, source_row, 0)]
+    taken[~present] = math.nan
+    return taken
+
+
+def _label(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    return str(value)
+
+
+def _message(error: str | None) -> str | None:
+    return None if error is None else error[:_MAX_MESSAGE]
