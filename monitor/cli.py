@@ -22,8 +22,9 @@ from detectors.errors import DetectorError
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
-from monitor.models_cli import models_app, serve
+from monitor.models_cli import models_app, serve, sidecar
 from monitor.settings import Settings, load_settings
+from monitor.tokens_cli import tokens_app
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -45,7 +46,9 @@ project_app = typer.Typer(help="The project file (driftline.yaml).", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
 app.add_typer(models_app, name="models")
+app.add_typer(tokens_app, name="tokens")
 app.command("serve")(serve)
+app.command("sidecar")(sidecar)
 
 USER_ERROR = 2
 

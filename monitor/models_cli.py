@@ -15,7 +15,7 @@ from rich.table import Table
 
 from monitor.errors import ConfigError
 
-__all__ = ["models_app", "serve"]
+__all__ = ["models_app", "serve", "sidecar"]
 
 models_app = typer.Typer(
     help="Deploy, list and undeploy models on a running server.", no_args_is_help=True
@@ -51,6 +51,21 @@ def serve(
         project = load_project(path) if path is not None else None
         configs = model_configs(project, Path(path).parent) if project and path else []
         run_server(settings, configs, project, record=record)
+
+
+def sidecar(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port of the ingest and feedback APIs.")] = 8001,
+) -> None:
+    """Run the collector sidecar: ingest and feedback APIs, spool, writes to the store."""
+    from monitor.cli import user_errors
+    from monitor.project import load_project
+    from monitor.sidecar_setup import run_sidecar
+
+    with user_errors():
+        settings = ctx.obj.settings()
+        path = settings.resolved_project_file()
+        run_sidecar(settings, load_project(path) if path is not None else None, port=port)
 
 
 @models_app.command("deploy")

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from collectors.collector import Collector
+from collectors.ingest import class_label
 from serving.tap import TappedBatch
 from storage import ModelHandle, PredictionBatch, RecordStatus
 
@@ -134,15 +135,12 @@ def _predictions(batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.
         column = np.array(taken, dtype=np.float64)
         column[~present] = math.nan
         return column
-    classes = model.classes
-    known = set(classes)
     labels: list[str | None] = []
     for value, ok in zip(taken.tolist(), present.tolist(), strict=True):
-        label = _label(value) if ok else None
-        if label is not None and label not in known and isinstance(value, int | float):
-            index = int(value)
-            label = classes[index] if index == value and 0 <= index < len(classes) else label
-        labels.append(label)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        named = class_label(value, model.classes) if ok else None
+        labels.append(named if named is not None or not ok else _label(value))
     return labels
 
 

@@ -19,12 +19,26 @@ from storage.errors import (
     DatabaseConnectionError,
     DatabaseURLError,
     InvalidBatchError,
+    InvalidTokenError,
     MigrationError,
     NotFoundError,
+    ScopeError,
     StorageError,
+    TokenError,
+    TokenSpecError,
 )
 from storage.labels import upsert_labels
 from storage.repositories.models import ModelHandle, get_model_version, register_model
+from storage.repositories.token_cache import TokenVerifier
+from storage.repositories.tokens import (
+    IssuedToken,
+    Scope,
+    TokenInfo,
+    create_token,
+    list_tokens,
+    revoke_token,
+    verify_token,
+)
 from storage.schema import FeatureSchema, FeatureSpec
 from storage.types import FeatureKind, RecordStatus, Task
 from storage.windows import Window, read_window
@@ -37,22 +51,34 @@ __all__ = [
     "FeatureSpec",
     "InsertResult",
     "InvalidBatchError",
+    "InvalidTokenError",
+    "IssuedToken",
     "MigrationError",
     "ModelHandle",
     "NotFoundError",
     "PredictionBatch",
     "RecordStatus",
+    "Scope",
+    "ScopeError",
     "StorageError",
     "Task",
+    "TokenError",
+    "TokenInfo",
+    "TokenSpecError",
+    "TokenVerifier",
     "Window",
     "check_connection",
     "create_engine",
     "create_session_factory",
+    "create_token",
     "display_url",
     "get_model_version",
     "insert_predictions",
+    "list_tokens",
     "read_window",
     "register_model",
+    "revoke_token",
     "sqlite_url",
     "upsert_labels",
+    "verify_token",
 ]

@@ -10,9 +10,13 @@ __all__ = [
     "DatabaseConnectionError",
     "DatabaseURLError",
     "InvalidBatchError",
+    "InvalidTokenError",
     "MigrationError",
     "NotFoundError",
+    "ScopeError",
     "StorageError",
+    "TokenError",
+    "TokenSpecError",
 ]
 
 
@@ -38,3 +42,49 @@ class NotFoundError(StorageError, LookupError):
 
 class InvalidBatchError(StorageError, ValueError):
     """A batch of records does not fit the model version it is written for."""
+
+
+class TokenSpecError(StorageError, ValueError):
+    """An API token cannot be created or revoked as asked.
+
+    A bad name, scope or expiry, a name already taken, or a token already revoked.
+    """
+
+
+class TokenError(StorageError):
+    """A bearer token does not grant the request: the root of the two reasons below."""
+
+
+class InvalidTokenError(TokenError):
+    """The token is not a valid one: unknown, revoked, expired or malformed.
+
+    The message is the same whatever the reason, so that a caller learns nothing about
+    which tokens exist; :attr:`reason` tells the logs which it was.
+    """
+
+    MESSAGE = "invalid API token: unknown, revoked or expired"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.MESSAGE)
+        #: ``"malformed"``, ``"unknown"``, ``"revoked"`` or ``"expired"``; for logs only.
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"InvalidTokenError(reason={self.reason!r})"
+
+    def __reduce__(self) -> tuple[type[InvalidTokenError], tuple[str]]:
+        return type(self), (self.reason,)
+
+
+class ScopeError(TokenError):
+    """A valid token lacks the scope the request needs."""
+
+    def __init__(self, name: str, required: str, granted: tuple[str, ...]) -> None:
+        have = ", ".join(granted) or "none"
+        super().__init__(f"API token {name!r} lacks the {required!r} scope; it has: {have}")
+        self.name = name
+        self.required = required
+        self.granted = granted
+
+    def __reduce__(self) -> tuple[type[ScopeError], tuple[str, str, tuple[str, ...]]]:
+        return type(self), (self.name, self.required, self.granted)
