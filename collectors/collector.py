@@ -175,7 +175,7 @@ class Collector:
                 self._metrics.dropped.labels("error").inc(sum(_count(s) for s in sources))
 
     def _spool_sources(self, sources: list[RecordSource]) -> None:
-        payloads: list[bytes] = []
+        items: list[ModelBatch] = []
         records = 0
         for source in sources:
             try:
@@ -187,8 +187,10 @@ class Collector:
                 )
                 self._metrics.rejected.labels(_reason(error)).inc(_count(source))
                 continue
-            payloads.append(encode(item))
+            items.append(item)
             records += len(item)
+        # One payload per run of one model version: fewer, larger frames to decode and write.
+        payloads = [encode(concatenate(run)) for run in runs(items)]
         if not payloads:
             return
         try:

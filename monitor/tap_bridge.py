@@ -64,16 +64,27 @@ class TappedRecords:
     def records(self, model: ModelHandle) -> PredictionBatch:
         """The batch's records, shaped for the stored model version."""
         batch = self._batch
-        per_request = np.maximum(batch.row_counts, 1)
-        request = np.repeat(np.arange(len(batch)), per_request)
-        source_row = _source_rows(batch.row_counts)
-        ids = [
-            rid if count <= 1 else f"{rid}:{k}"
-            for rid, count in zip(batch.request_ids, batch.row_counts.tolist(), strict=True)
-            for k in range(max(count, 1))
-        ]
-        statuses = [batch.statuses[i] for i in request.tolist()]
-        failed = [status != "ok" for status in statuses]
+        simple = bool((batch.row_counts == 1).all())
+        if simple:  # the common case: one row per request
+            request = np.arange(len(batch))
+            source_row = request
+            ids = list(batch.request_ids)
+        else:
+            request = np.repeat(np.arange(len(batch)), np.maximum(batch.row_counts, 1))
+            source_row = _source_rows(batch.row_counts)
+            ids = [
+                rid if count <= 1 else f"{rid}:{k}"
+                for rid, count in zip(batch.request_ids, batch.row_counts.tolist(), strict=True)
+                for k in range(max(count, 1))
+            ]
+        codes = np.array([_STATUS[s] for s in batch.statuses], dtype=np.int16)[request]
+        n = len(ids)
+        error_types: list[str | None] = [None] * n
+        error_messages: list[str | None] = [None] * n
+        for record in np.flatnonzero(codes != RecordStatus.OK).tolist():
+            i = int(request[record])
+            error_types[record] = batch.statuses[i]
+            error_messages[record] = _message(batch.errors[i])
         return PredictionBatch(
             request_ids=ids,
             timestamps_us=np.round(batch.received_at[request] * 1e6).astype(np.int64),
@@ -81,12 +92,9 @@ class TappedRecords:
             predictions=_predictions(batch, model, source_row),
             probabilities=_probabilities(batch, model, source_row),
             latency_seconds=batch.latency_seconds[request],
-            status=np.array([_STATUS[s] for s in statuses], dtype=np.int16),
-            error_types=[s if bad else None for s, bad in zip(statuses, failed, strict=True)],
-            error_messages=[
-                _message(batch.errors[i]) if bad else None
-                for i, bad in zip(request.tolist(), failed, strict=True)
-            ],
+            status=codes,
+            error_types=error_types,
+            error_messages=error_messages,
         )
 
 
@@ -135,12 +143,15 @@ def _predictions(batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.
         column = np.array(taken, dtype=np.float64)
         column[~present] = math.nan
         return column
-    labels: list[str | None] = []
-    for value, ok in zip(taken.tolist(), present.tolist(), strict=True):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        named = class_label(value, model.classes) if ok else None
-        labels.append(named if named is not None or not ok else _label(value))
+    try:
+        distinct, inverse = np.unique(taken, return_inverse=True)
+    except TypeError:  # outputs of mixed types cannot be sorted: name them one by one
+        labels = [_class_name(value, model.classes) for value in taken.tolist()]
+    else:
+        names = [_class_name(value, model.classes) for value in distinct.tolist()]
+        labels = [names[k] for k in inverse.reshape(-1).tolist()]
+    for record in np.flatnonzero(~present).tolist():
+        labels[record] = None
     return labels
 
 
@@ -159,6 +170,14 @@ def _probabilities(
     return taken
 
 
+def _class_name(value: object, classes: tuple[str, ...]) -> str | None:
+    """The class a model output names (a label or an index), else the output as text."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    named = class_label(value, classes)
+    return named if named is not None else _label(value)
+
+
 def _label(value: object) -> str | None:
     if value is None:
         return None
@@ -167,8 +186,8 @@ def _label(value: object) -> str | None:
             return None
         if value.is_integer():
             return str(int(value))
-    return str(value)
+    return str(value).replace("\x00", "\ufffd")  # the store refuses NUL characters
 
 
 def _message(error: str | None) -> str | None:
-    return None if error is None else error[:_MAX_MESSAGE]
+    return None if error is None else error[:_MAX_MESSAGE].replace("\x00", "\ufffd")

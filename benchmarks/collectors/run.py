@@ -1,0 +1,250 @@
+"""Collector benchmark: sustained records/s from the tap and from the ingest API into the store.
+
+    .venv/bin/python benchmarks/collectors/run.py [--records 200000]
+        [--pg-url postgresql://postgres@127.0.0.1/postgres] [--write-results benchmarks/RESULTS.md]
+
+A model with 20 numeric features. For each back end (SQLite file, a fresh PostgreSQL
+database):
+
+* **tap**: tapped batches of 64 rows (what the inference server hands over at load) are
+  submitted to a :class:`~collectors.collector.Collector` as fast as it takes them; the time
+  runs from the first submit until the last record is in the store (spool with fsync per
+  append, writer merging batches into bulk inserts);
+* **ingest API**: the sidecar's ``POST /v1/models/{m}/predictions`` with 1,000 records per
+  request, 4 concurrent clients, on a real uvicorn server on loopback; the time runs until
+  the last record is in the store.
+
+The spool lives in a temporary directory on the same disk as the SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+import uvicorn
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from collectors.auth import TokenAuthorizer
+from collectors.collector import Collector
+from collectors.metrics import CollectorMetrics
+from collectors.sidecar import IngestService, create_sidecar_app
+from collectors.spool import Spool
+from monitor.tap_bridge import TappedRecords
+from serving.tap import TappedBatch
+from storage import FeatureSpec, create_engine, create_session_factory, register_model, sqlite_url
+from storage.migrations import upgrade
+from storage.repositories.token_cache import TokenVerifier
+from storage.repositories.tokens import create_token
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import machine, write_section
+
+FEATURES = 20
+TAP_ROWS = 64
+API_ROWS = 1000
+API_CLIENTS = 4
+TARGET_POSTGRES_TAP = 50_000
+
+
+@contextmanager
+def database(kind: str, pg_url: str, directory: Path) -> Iterator[Engine]:
+    if kind == "sqlite":
+        engine = create_engine(sqlite_url(directory / "bench.db"))
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    base = make_url(pg_url).set(drivername="postgresql+psycopg")
+    name = f"driftline_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(base.set(database=name))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare(engine: Engine) -> str:
+    with create_session_factory(engine)() as session, session.begin():
+        register_model(
+            session,
+            name="bench",
+            task="binary_classification",
+            version="1",
+            classes=("no", "yes"),
+            features=[FeatureSpec(f"f{i}", "numeric") for i in range(FEATURES)],
+        )
+        return create_token(session, name=f"bench-{uuid.uuid4().hex[:6]}", scopes=["ingest"]).token
+
+
+def wait_stored(engine: Engine, count: int, timeout: float = 600) -> None:
+    query = sa.text("select count(*) from prediction_records")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.execute(query).scalar_one() >= count:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"fewer than {count} records arrived within {timeout} s")
+
+
+def tapped(index: int, rng: np.random.Generator) -> TappedBatch:
+    now = time.time()
+    return TappedBatch(
+        model="bench",
+        version="1",
+        request_ids=tuple(f"t{index}-{k}" for k in range(TAP_ROWS)),
+        row_counts=np.ones(TAP_ROWS, dtype=np.int64),
+        features=rng.normal(size=(TAP_ROWS, FEATURES)),
+        feature_names=tuple(f"f{i}" for i in range(FEATURES)),
+        outputs={
+            "predict": rng.integers(0, 2, TAP_ROWS),
+            "predict_proba": rng.random((TAP_ROWS, 2)),
+        },
+        received_at=np.full(TAP_ROWS, now),
+        latency_seconds=np.full(TAP_ROWS, 0.001),
+        statuses=("ok",) * TAP_ROWS,
+        errors=(None,) * TAP_ROWS,
+        roles={"prediction": "predict", "probabilities": "predict_proba"},
+    )
+
+
+def run_tap(engine: Engine, records: int, directory: Path) -> float:
+    rng = np.random.default_rng(0)
+    batches = [tapped(i, rng) for i in range(records // TAP_ROWS)]
+    spool = Spool(directory / "tap-spool")
+    collector = Collector(
+        engine, spool, metrics=CollectorMetrics(CollectorRegistry()), queue_batches=len(batches)
+    )
+    collector.start()
+    started = time.perf_counter()
+    for batch in batches:
+        collector.submit(TappedRecords(batch))
+    wait_stored(engine, len(batches) * TAP_ROWS)
+    elapsed = time.perf_counter() - started
+    collector.stop()
+    spool.close()
+    return len(batches) * TAP_ROWS / elapsed
+
+
+def run_api(engine: Engine, token: str, records: int, directory: Path, offset: int) -> float:
+    registry = CollectorRegistry()
+    spool = Spool(directory / "api-spool")
+    collector = Collector(engine, spool, metrics=CollectorMetrics(registry))
+    collector.start()
+    app = create_sidecar_app(
+        IngestService(collector, engine),
+        authorize=TokenAuthorizer(TokenVerifier(create_session_factory(engine))),
+        registry=registry,
+        ready=lambda: True,
+        max_body_bytes=64 * 2**20,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    rng = np.random.default_rng(1)
+    bodies = []
+    for b in range(records // API_ROWS):
+        values = rng.normal(size=(API_ROWS, FEATURES)).round(6).tolist()
+        bodies.append(
+            {
+                "records": [
+                    {
+                        "request_id": f"a{b}-{k}",
+                        "features": {f"f{i}": v for i, v in enumerate(row)},
+                        "prediction": "yes",
+                        "probabilities": [0.3, 0.7],
+                    }
+                    for k, row in enumerate(values)
+                ]
+            }
+        )
+
+    async def send() -> None:
+        headers = {"authorization": f"Bearer {token}"}
+        queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        for body in bodies:
+            queue.put_nowait(body)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    answer = await client.post(
+                        "/v1/models/bench/predictions", json=queue.get_nowait(), headers=headers
+                    )
+                    answer.raise_for_status()
+
+            await asyncio.gather(*(worker() for _ in range(API_CLIENTS)))
+
+    started = time.perf_counter()
+    asyncio.run(send())
+    wait_stored(engine, offset + len(bodies) * API_ROWS)
+    elapsed = time.perf_counter() - started
+    server.should_exit = True
+    thread.join(timeout=30)
+    collector.stop()
+    spool.close()
+    return len(bodies) * API_ROWS / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument("--write-results", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for kind in ("sqlite", "postgresql"):
+        with tempfile.TemporaryDirectory() as tmp, database(kind, args.pg_url, Path(tmp)) as engine:
+            token = prepare(engine)
+            tap = run_tap(engine, args.records, Path(tmp))
+            api = run_api(
+                engine, token, args.records, Path(tmp), offset=args.records // TAP_ROWS * TAP_ROWS
+            )
+            rows.append((kind, tap, api))
+            print(
+                f"{kind:10} tap {tap:10,.0f} records/s   ingest API {api:10,.0f} records/s",
+                flush=True,
+            )
+    lines = [
+        "| store | through the tap (records/s) | through the ingest API (records/s) |",
+        "|---|---|---|",
+        *(f"| {kind} | {tap:,.0f} | {api:,.0f} |" for kind, tap, api in rows),
+    ]
+    pg_tap = next(tap for kind, tap, _ in rows if kind == "postgresql")
+    verdict = "PASS" if pg_tap >= TARGET_POSTGRES_TAP else "FAIL"
+    summary = f"- PostgreSQL through the tap: {pg_tap:,.0f} records/s (target >= 50,000): {verdict}"
+    body = (
+        f"\nMachine: {machine()}. {args.records:,} records of {FEATURES} numeric features per "
+        f"path and store.\n\n" + "\n".join(lines) + f"\n\n{summary}\n"
+    )
+    print(body)
+    if args.write_results:
+        write_section(args.write_results, "collectors", body)
+
+
+if __name__ == "__main__":
+    main()
