@@ -1,7 +1,7 @@
 """Collectors: record batches from the tap or the ingest API, spooled durably, written in bulk.
 
-May import :mod:`storage`; never :mod:`monitor`, :mod:`serving` or :mod:`detectors` (the tap
-from the inference server is bridged in :mod:`monitor.tap_bridge`).
+May import :mod:`storage`; never :mod:`monitor`, :mod:`serving` or :mod:`detectors`: the
+inference server's tapped batches are taken by their attributes (:class:`collectors.tap.Tapped`).
 """
 
 from __future__ import annotations

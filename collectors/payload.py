@@ -10,13 +10,14 @@ own conversions.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
+from collectors._buffers import describe, pack, unpack
 from collectors.errors import PayloadError
 from storage.batch import PredictionBatch
 
@@ -48,10 +49,9 @@ def encode(item: ModelBatch) -> bytes:
     for name in _LISTS:
         value = getattr(batch, name)
         header[name] = None if value is None else list(value)
-    header["fields"] = {name: _describe(getattr(batch, name), buffers) for name in _FIELDS}
-    header["features"] = {name: _describe(value, buffers) for name, value in batch.features.items()}
-    head = orjson.dumps(header, option=orjson.OPT_SERIALIZE_NUMPY)
-    return b"".join([_MAGIC, _LENGTH.pack(len(head)), head, *buffers])
+    header["fields"] = {name: describe(getattr(batch, name), buffers) for name in _FIELDS}
+    header["features"] = {name: describe(value, buffers) for name, value in batch.features.items()}
+    return pack(_MAGIC, header, buffers)
 
 
 def decode(payload: bytes) -> ModelBatch:
@@ -63,12 +63,8 @@ def decode(payload: bytes) -> ModelBatch:
         If the payload is not one :func:`encode` wrote (the spool's checksums make this a bug,
         not a disk error).
     """
-    if payload[:4] != _MAGIC or len(payload) < 8:
-        raise PayloadError("not a Driftline record batch (bad magic)")
-    (length,) = _LENGTH.unpack_from(payload, 4)
     try:
-        header = orjson.loads(payload[8 : 8 + length])
-        reader = _Reader(memoryview(payload)[8 + length :])
+        header, reader, _ = unpack(_MAGIC, payload)
         fields = {name: reader.value(spec) for name, spec in header["fields"].items()}
         features = {name: reader.value(spec) for name, spec in header["features"].items()}
         batch = PredictionBatch(
@@ -100,38 +96,6 @@ def runs(items: Sequence[ModelBatch]) -> list[list[ModelBatch]]:
         else:
             grouped.append([item])
     return grouped
-
-
-def _describe(value: object, buffers: list[bytes]) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-        buffers.append(array.tobytes())
-        return {"dtype": array.dtype.str, "shape": list(array.shape)}
-    if isinstance(value, np.ndarray):
-        return {"list": value.tolist()}
-    return {"list": list(value)}  # type: ignore[call-overload]
-
-
-class _Reader:
-    def __init__(self, data: memoryview) -> None:
-        self._data = data
-        self._offset = 0
-
-    def value(self, spec: Mapping[str, Any] | None) -> Any:
-        if spec is None:
-            return None
-        if "list" in spec:
-            return spec["list"]
-        dtype = np.dtype(spec["dtype"])
-        count = int(np.prod(spec["shape"], dtype=np.int64))
-        end = self._offset + count * dtype.itemsize
-        if end > len(self._data):
-            raise ValueError("buffer shorter than its header says")
-        array = np.frombuffer(self._data[self._offset : end], dtype=dtype).reshape(spec["shape"])
-        self._offset = end
-        return array
 
 
 def _shape(item: ModelBatch) -> tuple[object, ...]:

@@ -112,9 +112,9 @@ def _recording_tap(
     from collectors.collector import Collector
     from collectors.metrics import CollectorMetrics
     from collectors.spool import Spool
+    from collectors.tap import CollectorTap
     from monitor.database import open_database
     from monitor.registration import register_project_models
-    from monitor.tap_bridge import CollectorTap
 
     engine = open_database(settings)
     stack.callback(engine.dispose)

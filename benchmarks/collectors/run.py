@@ -43,7 +43,7 @@ from collectors.collector import Collector
 from collectors.metrics import CollectorMetrics
 from collectors.sidecar import IngestService, create_sidecar_app
 from collectors.spool import Spool
-from monitor.tap_bridge import TappedRecords
+from collectors.tap import TappedRecords
 from serving.tap import TappedBatch
 from storage import FeatureSpec, create_engine, create_session_factory, register_model, sqlite_url
 from storage.migrations import upgrade

@@ -1,42 +1,49 @@
 """``driftline serve``'s server for the benchmark, with the tap on or off.
 
-The tap here is an in-memory hand-off to a consumer thread that touches every batch (rows
-and outputs), which is the request-path cost of tapping; the store behind it is measured by
-the collectors benchmark. Run as ``python driftline_server.py MODEL PORT on|off``.
+With the tap on, every batch goes through the real collector: a bounded queue, the spool
+(fsync per append) and bulk inserts into a SQLite store in the benchmark's data folder, as
+``driftline serve`` records by default. Run as ``python driftline_server.py MODEL PORT on|off``.
 """
 
 from __future__ import annotations
 
-import queue
+import shutil
 import sys
-import threading
+from pathlib import Path
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 
+from collectors.collector import Collector
+from collectors.metrics import CollectorMetrics
+from collectors.spool import Spool
+from collectors.tap import CollectorTap
 from serving.config import BatchingConfig, FeatureInput, ModelConfig
 from serving.server import create_server
-from serving.tap import TappedBatch
+from serving.tap import Tap
+from storage import FeatureSpec, create_engine, create_session_factory, register_model, sqlite_url
+from storage.migrations import upgrade
+
+FEATURES = tuple(f"f{i}" for i in range(20))
 
 
-class QueueTap:
-    """A bounded queue drained by one thread; a full queue counts a drop."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[TappedBatch] = queue.Queue(maxsize=10_000)
-        self.rows = 0
-        self.dropped = 0
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def submit(self, batch: TappedBatch) -> None:
-        try:
-            self.queue.put_nowait(batch)
-        except queue.Full:
-            self.dropped += 1
-
-    def _drain(self) -> None:
-        while True:
-            batch = self.queue.get()
-            self.rows += int(batch.row_counts.sum())
+def recording_tap(folder: Path, registry: CollectorRegistry) -> Tap:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    engine = create_engine(sqlite_url(folder / "store.db"))
+    upgrade(engine)
+    with create_session_factory(engine)() as session, session.begin():
+        register_model(
+            session,
+            name="clf",
+            task="binary_classification",
+            version="1",
+            classes=("0", "1"),
+            features=[FeatureSpec(name, "numeric") for name in FEATURES],
+        )
+    collector = Collector(engine, Spool(folder / "spool"), metrics=CollectorMetrics(registry))
+    collector.start()
+    return CollectorTap(collector)
 
 
 def main() -> None:
@@ -47,10 +54,16 @@ def main() -> None:
         runtime="sklearn",
         uri=model_path,
         allow_pickle=True,
-        features=tuple(FeatureInput(f"f{i}") for i in range(20)),
+        features=tuple(FeatureInput(name) for name in FEATURES),
         batching=BatchingConfig(max_batch_size=64, max_batch_delay_ms=1.0),
     )
-    server = create_server([config], tap=QueueTap() if tap == "on" else None)
+    registry = CollectorRegistry()
+    folder = Path(model_path).parent / f"recording-{port}"
+    server = create_server(
+        [config],
+        tap=recording_tap(folder, registry) if tap == "on" else None,
+        registry=registry,
+    )
     uvicorn.run(
         server.app,
         host="127.0.0.1",

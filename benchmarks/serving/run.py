@@ -8,8 +8,8 @@ One model for all: scikit-learn ``LogisticRegression(max_iter=1000)`` trained on
 row, ``POST /v2/models/clf/infer`` with one FP64 ``[1, 20]`` tensor, JSON only, HTTP/1.1
 keep-alive, on 127.0.0.1. Servers run one at a time, each in its own process:
 
-* ``driftline (tap on)``: ``serving`` with dynamic batching (64 rows, 1 ms) and a tap that
-  hands every batch to a consumer thread (the request-path cost of tapping);
+* ``driftline (tap on)``: ``serving`` with dynamic batching (64 rows, 1 ms), recording every
+  prediction through the collector (queue, spool with fsync, bulk inserts into SQLite);
 * ``driftline (tap off)``: the same without a tap;
 * ``naive FastAPI``: an ``async def`` route that parses JSON and calls ``predict`` per request
   (uvicorn with uvloop and httptools, one process);

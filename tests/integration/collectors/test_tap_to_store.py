@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from collectors.collector import Collector
 from collectors.metrics import CollectorMetrics
 from collectors.spool import Spool
-from monitor.tap_bridge import CollectorTap
+from collectors.tap import CollectorTap
 from serving.config import FeatureInput, ModelConfig
 from serving.runtimes.sklearn import SklearnRuntime
 from serving.server import create_server

@@ -1,8 +1,9 @@
-"""The bridge from the inference server's tap to the collector: tapped batches as records.
+"""The collector's side of the inference server's tap: tapped batches as records.
 
-``serving`` and ``collectors`` do not know each other; this glue turns a
-:class:`~serving.tap.TappedBatch` into records of the stored model version, on the
-collector's spooler thread (the event loop only queues the batch).
+``collectors`` does not import ``serving``: a tapped batch is anything with the attributes of
+:class:`Tapped` (``serving.tap.Tapped`` has them). :class:`CollectorTap` takes batches
+in-process; :mod:`collectors.tap_push` sends them to a sidecar over loopback. Either way
+they become records of the stored model version on the collector's spooler thread.
 
 Record ids: a one-row request is stored under its request id; the rows of a request with
 ``n > 1`` rows under ``<request id>:0`` … ``<request id>:<n-1>`` (labels are sent with the
@@ -13,17 +14,47 @@ missing, so that failure rates count it.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from collectors.collector import Collector
 from collectors.ingest import class_label
-from serving.tap import TappedBatch
 from storage import ModelHandle, PredictionBatch, RecordStatus
 
-__all__ = ["CollectorTap", "TappedRecords"]
+__all__ = ["CollectorTap", "Tapped", "TappedRecords"]
+
+
+class Tapped(Protocol):
+    """What a tapped batch carries (see ``serving.tap.Tapped`` for the meanings)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def request_ids(self) -> Sequence[str]: ...
+    @property
+    def row_counts(self) -> NDArray[np.int64]: ...
+    @property
+    def features(self) -> NDArray[Any] | None: ...
+    @property
+    def feature_names(self) -> Sequence[str]: ...
+    @property
+    def outputs(self) -> Mapping[str, NDArray[Any]]: ...
+    @property
+    def received_at(self) -> NDArray[np.float64]: ...
+    @property
+    def latency_seconds(self) -> NDArray[np.float64]: ...
+    @property
+    def statuses(self) -> Sequence[str]: ...
+    @property
+    def errors(self) -> Sequence[str | None]: ...
+    @property
+    def roles(self) -> Mapping[str, str]: ...
+
 
 _STATUS = {
     "ok": RecordStatus.OK,
@@ -36,12 +67,13 @@ _MAX_MESSAGE = 1000
 
 
 class CollectorTap:
-    """A :class:`~serving.tap.Tap` that hands batches to a collector without blocking."""
+    """A tap (``serving.tap.Tap``) that hands batches to an in-process collector, never
+    blocking."""
 
     def __init__(self, collector: Collector) -> None:
         self._collector = collector
 
-    def submit(self, batch: TappedBatch) -> None:
+    def submit(self, batch: Tapped) -> None:
         """Queue the batch for the collector."""
         self._collector.submit(TappedRecords(batch))
 
@@ -49,7 +81,7 @@ class CollectorTap:
 class TappedRecords:
     """One tapped batch, turned into records when the collector asks."""
 
-    def __init__(self, batch: TappedBatch) -> None:
+    def __init__(self, batch: Tapped) -> None:
         self._batch = batch
         self.record_count = int(np.maximum(batch.row_counts, 1).sum())
 
@@ -66,11 +98,11 @@ class TappedRecords:
         batch = self._batch
         simple = bool((batch.row_counts == 1).all())
         if simple:  # the common case: one row per request
-            request = np.arange(len(batch))
+            request = np.arange(len(batch.request_ids))
             source_row = request
             ids = list(batch.request_ids)
         else:
-            request = np.repeat(np.arange(len(batch)), np.maximum(batch.row_counts, 1))
+            request = np.repeat(np.arange(len(batch.request_ids)), np.maximum(batch.row_counts, 1))
             source_row = _source_rows(batch.row_counts)
             ids = [
                 rid if count <= 1 else f"{rid}:{k}"
@@ -108,9 +140,7 @@ def _source_rows(row_counts: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
 
 
-def _features(
-    batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]
-) -> dict[str, Any]:
+def _features(batch: Tapped, model: ModelHandle, source_row: NDArray[np.int64]) -> dict[str, Any]:
     if batch.features is None or not batch.feature_names:
         return {}
     present = source_row >= 0
@@ -132,7 +162,7 @@ def _features(
     return columns
 
 
-def _predictions(batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]) -> Any:
+def _predictions(batch: Tapped, model: ModelHandle, source_row: NDArray[np.int64]) -> Any:
     name = batch.roles.get("prediction")
     if name is None or name not in batch.outputs:
         return None
@@ -156,7 +186,7 @@ def _predictions(batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.
 
 
 def _probabilities(
-    batch: TappedBatch, model: ModelHandle, source_row: NDArray[np.int64]
+    batch: Tapped, model: ModelHandle, source_row: NDArray[np.int64]
 ) -> NDArray[np.float64] | None:
     name = batch.roles.get("probabilities")
     if name is None or name not in batch.outputs or not model.classes:
