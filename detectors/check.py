@@ -17,6 +17,12 @@ Conventions:
   rows (seeded, so reproducible); quality findings always cover every row. The tests stay
   valid on the sample — they lose power, not calibration — and at 100k rows the effect
   sizes that decide large-sample verdicts are estimated to about 1e-3.
+
+Opt-in sections, reported apart from the columns' share: ``multivariate=True`` runs
+:mod:`detectors.multivariate.domain_classifier` over all columns together (codes as ordinal
+numbers); ``text`` columns get :mod:`detectors.multivariate.text` (MMD on hashed, SVD-reduced
+vectors). Either drifting makes :attr:`DriftReport.drift` true; ``dataset_drift`` stays the
+columns' verdict.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,12 +43,16 @@ from detectors.decision import Correction, adjust
 from detectors.errors import InvalidInputError
 from detectors.quality import ColumnQuality, SideQuality, combine, describe, unseen_share_of
 from detectors.registry import REGISTRY
-from detectors.results import ColumnTest
+from detectors.results import ColumnTest, MultivariateTest
 from detectors.selection import ColumnInfo, Policy, select
 from detectors.univariate import SortedReference
 from detectors.univariate import prepare as prepare_sorted
 
-__all__ = ["ColumnDrift", "DriftReport", "FittedReference", "check", "fit_reference"]
+if TYPE_CHECKING:
+    from detectors.multivariate.domain_classifier import DomainReference
+    from detectors.multivariate.text import TextReference
+
+__all__ = ["ColumnDrift", "DriftReport", "FittedReference", "TextDrift", "check", "fit_reference"]
 
 #: At most this many distinct values: a numeric column is compared as categories.
 FEW_VALUES = 5
@@ -58,6 +69,10 @@ class FittedReference:
     sorted: SortedReference
     categories: CategoryReference
     quality: SideQuality
+    #: The sampled rows for the domain classifier (``multivariate=True``), else None.
+    domain: DomainReference | None = None
+    #: Each text column's fitted vectoriser, by name.
+    text: tuple[tuple[str, TextReference], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -86,6 +101,14 @@ class ColumnDrift:
 
 
 @dataclass(frozen=True, slots=True)
+class TextDrift:
+    """The verdict on one text column."""
+
+    name: str
+    result: MultivariateTest
+
+
+@dataclass(frozen=True, slots=True)
 class DriftReport:
     """Every column's verdict, the dataset's, and the quality findings."""
 
@@ -95,6 +118,17 @@ class DriftReport:
     dataset_drift: bool
     quality: ColumnQuality
     correction: Correction
+    #: The domain classifier over all columns, when the reference was fitted for it.
+    multivariate: MultivariateTest | None = None
+    text: tuple[TextDrift, ...] = ()
+
+    @property
+    def drift(self) -> bool:
+        """The dataset's share verdict, or a drifting multivariate or text section."""
+        sections = [t.result for t in self.text]
+        if self.multivariate is not None:
+            sections.append(self.multivariate)
+        return self.dataset_drift or any(s.drift for s in sections)
 
 
 def fit_reference(
@@ -105,10 +139,14 @@ def fit_reference(
     categorical_names: Sequence[str] = (),
     sample_limit: int | None = None,
     seed: int = 0,
+    multivariate: bool = False,
+    text: Mapping[str, Sequence[str]] | None = None,
 ) -> FittedReference:
     """Prepare a reference of numeric values ``(n, a)`` and categorical codes ``(n, b)``.
 
     ``sample_limit`` and ``seed``: test a uniform sample of at most that many rows.
+    ``multivariate``: also prepare the domain classifier over all columns. ``text``: text
+    column name to its documents (strings, missing ones dropped), for text drift.
 
     Examples
     --------
@@ -118,22 +156,27 @@ def fit_reference(
     >>> [(c.name, c.method, c.drifted) for c in report.columns]
     [('a', 'ks', False), ('b', 'ks', True)]
     """
-    names = [*numeric_names, *categorical_names]
+    names = [*numeric_names, *categorical_names, *(text or {})]
     if len(set(names)) != len(names):
-        raise InvalidInputError("column names must be unique across numeric and categorical")
+        raise InvalidInputError("column names must be unique across numeric, categorical and text")
     num = _block(numeric, numeric_names, "reference numeric")
     cat = _block(categorical, categorical_names, "reference categorical")
     num, cat = _same_rows(num, cat, "reference")
     quality = _describe(num, cat)
     num, cat = _sample(num, cat, sample_limit, seed)
-    num = _finite(num)
+    num, cat = _finite(num), _finite(cat)
+    domain, fitted_text = _prepare_sections(
+        np.hstack([num, cat]), names[: num.shape[1] + cat.shape[1]], multivariate, text, seed
+    )
     return FittedReference(
         numeric_names=tuple(numeric_names),
         categorical_names=tuple(categorical_names),
         numeric=num,
         sorted=prepare_sorted(num),
-        categories=prepare_categories(_finite(cat)),
+        categories=prepare_categories(cat),
         quality=quality,
+        domain=domain,
+        text=fitted_text,
     )
 
 
@@ -153,6 +196,7 @@ def check(
     drift_share: float = 0.5,
     sample_limit: int | None = None,
     seed: int = 0,
+    text: Mapping[str, Sequence[str]] | None = None,
 ) -> DriftReport:
     """Test every column of the current window against ``reference`` and decide.
 
@@ -172,6 +216,8 @@ def check(
         Share of drifted columns at which the dataset drifts.
     sample_limit, seed
         Test a uniform sample of at most that many current rows.
+    text
+        Current documents of the reference's text columns, by name.
     """
     num = _block(numeric, reference.numeric_names, "current numeric")
     cat = _block(categorical, reference.categorical_names, "current categorical")
@@ -218,6 +264,7 @@ def check(
             )
         )
     share = _share(columns, weights)
+    multivariate, text_drift = _test_sections(reference, np.hstack([num, cat]), text, seed)
     return DriftReport(
         columns=tuple(columns),
         drift_share=share,
@@ -225,7 +272,63 @@ def check(
         dataset_drift=share >= drift_share,
         quality=quality,
         correction=correction,
+        multivariate=multivariate,
+        text=text_drift,
     )
+
+
+def _prepare_sections(
+    rows: NDArray[np.float64],
+    names: list[str],
+    multivariate: bool,
+    text: Mapping[str, Sequence[str]] | None,
+    seed: int,
+) -> tuple[DomainReference | None, tuple[tuple[str, TextReference], ...]]:
+    """The opt-in sections' references; scikit-learn is imported only when one is asked for."""
+    if not multivariate and not text:
+        return None, ()
+    from detectors.multivariate import domain_classifier
+    from detectors.multivariate import text as text_drift
+
+    domain = domain_classifier.prepare(rows, names=names, seed=seed) if multivariate else None
+    return domain, tuple(
+        (name, text_drift.prepare(docs, seed=seed)) for name, docs in (text or {}).items()
+    )
+
+
+def _test_sections(
+    reference: FittedReference,
+    rows: NDArray[np.float64],
+    text: Mapping[str, Sequence[str]] | None,
+    seed: int,
+) -> tuple[MultivariateTest | None, tuple[TextDrift, ...]]:
+    expected = [name for name, _ in reference.text]
+    if sorted(text or {}) != sorted(expected):
+        msg = f"text: expected documents of the text column(s) {expected}, got {list(text or {})}"
+        raise InvalidInputError(msg)
+    if reference.domain is None and not expected:
+        return None, ()
+    from detectors.multivariate import domain_classifier
+    from detectors.multivariate import text as text_drift
+
+    domain = reference.domain
+    found = None
+    if domain is not None:
+        # Pooled out-of-fold AUCs are correlated, so the rank test's p runs small on small
+        # samples (about 13 % false alarms at 0.05 with 200 rows a side). There a full
+        # relabelling test is affordable and exact.
+        small = min(len(rows), len(domain.rows)) < _EXACT_DOMAIN_ROWS
+        permutations = _DOMAIN_PERMUTATIONS if small else 0
+        found = domain_classifier.test(domain, rows, seed=seed, n_permutations=permutations)
+    return found, tuple(
+        TextDrift(name, text_drift.test(fitted, (text or {})[name], seed=seed))
+        for name, fitted in reference.text
+    )
+
+
+_EXACT_DOMAIN_ROWS = 2_000
+"""Below this many rows a side, the domain classifier's p-value comes from relabellings."""
+_DOMAIN_PERMUTATIONS = 19
 
 
 @dataclass(frozen=True, slots=True)

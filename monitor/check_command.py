@@ -2,16 +2,23 @@
 
 Reads both files (:mod:`monitor.frames`), tests every shared column with
 :func:`detectors.check.check`, and writes a table, a JSON document or Evidently's HTML
-report. The exit status is the dataset's verdict: 0 no drift, 1 drift.
+report. The exit status is the verdict: 0 no drift, 1 drift.
+
+Opt-in sections: ``--multivariate`` adds a domain classifier over all tested columns
+(categories as ordinal codes); ``--text NAME`` tests a column's documents for text drift
+instead of skipping it. Text-like columns are found and skipped as before unless named.
+Either section drifting makes the exit status 1 (JSON ``drift``), while ``dataset_drift``
+stays the verdict of the columns' share.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast, get_args
@@ -25,15 +32,18 @@ from rich.text import Text
 
 from detectors.check import ColumnDrift, DriftReport, check, fit_reference
 from detectors.decision import Correction
+from detectors.results import MultivariateTest
 from detectors.selection import Policy
 from monitor.errors import ConfigError
-from monitor.frames import ColumnPlan, encode, plan_columns, read_frame, report_frame
+from monitor.frames import ColumnPlan, Skipped, encode, plan_columns, read_frame, report_frame
 
 __all__ = ["FORMATS", "HTML_DEFAULT", "CheckOptions", "parse_names", "run_check"]
 
 FORMATS = ("table", "json", "html")
 #: Where ``--format html`` writes without ``--output`` (in the working directory).
 HTML_DEFAULT = Path("drift-report.html")
+#: Features named in the table's multivariate lines.
+TOP_FEATURES = 5
 #: Files larger than this show a progress bar while they are read.
 LARGE_FILE_BYTES = 50 * 1024 * 1024
 _CORRECTIONS = {
@@ -60,6 +70,10 @@ class CheckOptions:
     numeric: tuple[str, ...] = ()
     #: Test a uniform sample of at most this many rows a side (quality covers every row).
     sample_limit: int | None = None
+    #: Also test all columns together with a domain classifier.
+    multivariate: bool = False
+    #: Columns tested as text (documents) instead of by kind.
+    text: tuple[str, ...] = ()
 
 
 def parse_names(text: str | None) -> tuple[str, ...] | None:
@@ -85,6 +99,9 @@ def _validate(options: CheckOptions) -> None:
         raise ConfigError(
             f"--sample-limit must be a positive number of rows, got {options.sample_limit}"
         )
+    forced = sorted(set(options.text) & {*options.categorical, *options.numeric})
+    if forced:
+        raise ConfigError(f"column(s) {forced} cannot be both --text and --categorical/--numeric")
 
 
 @contextlib.contextmanager
@@ -129,18 +146,25 @@ def run_check(options: CheckOptions, *, console: Console | None = None) -> int:
     _validate(options)
     outcome = _compare(options)
     _write_output(options, outcome, console or Console(highlight=False))
-    return 1 if outcome.report.dataset_drift else 0
+    return 1 if outcome.report.drift else 0
 
 
 def _compare(options: CheckOptions) -> _Outcome:
     reference = read_frame(options.reference, open_binary=_open_with_progress)
     current = read_frame(options.current, open_binary=_open_with_progress)
-    plan = plan_columns(
-        reference,
-        current,
-        columns=options.columns,
-        categorical=options.categorical,
-        numeric=options.numeric,
+    columns = options.columns
+    if options.text:
+        _check_text_columns(options, reference, current)
+        available = [*reference.columns, *(c for c in current.columns if c not in reference)]
+        columns = tuple(name for name in columns or available if name not in options.text)
+    plan = _hint_text(
+        plan_columns(
+            reference,
+            current,
+            columns=columns,
+            categorical=options.categorical,
+            numeric=options.numeric,
+        )
     )
     if not plan.numeric and not plan.categorical:
         msg = (
@@ -156,6 +180,8 @@ def _compare(options: CheckOptions) -> _Outcome:
         numeric_names=plan.numeric,
         categorical_names=plan.categorical,
         sample_limit=options.sample_limit,
+        multivariate=options.multivariate,
+        text={name: _documents(reference[name]) for name in options.text},
     )
     report = check(
         fitted,
@@ -165,8 +191,35 @@ def _compare(options: CheckOptions) -> _Outcome:
         correction=cast(Correction, options.correction),
         drift_share=options.drift_share,
         sample_limit=options.sample_limit,
+        text={name: _documents(current[name]) for name in options.text},
     )
     return _Outcome(reference, current, plan, report)
+
+
+def _check_text_columns(options: CheckOptions, reference: Any, current: Any) -> None:
+    for name in options.text:
+        absent = [side for side, frame in (("reference", reference), ("current", current))
+                  if name not in frame]  # fmt: skip
+        if absent:
+            sources = {"reference": options.reference, "current": options.current}
+            msg = f"--text: column {name!r} is not in {sources[absent[0]]}"
+            raise ConfigError(msg)
+
+
+def _hint_text(plan: ColumnPlan) -> ColumnPlan:
+    """Skipped text columns name the option that tests them."""
+    skipped = tuple(
+        Skipped(s.name, f"text column; test it with --text {s.name}")
+        if s.reason.startswith("text column")
+        else s
+        for s in plan.skipped
+    )
+    return dataclasses.replace(plan, skipped=skipped)
+
+
+def _documents(series: Any) -> Sequence[str]:
+    """A text column's present values as strings (missing values dropped)."""
+    return [str(value) for value in series.dropna().tolist()]
 
 
 def _write_output(options: CheckOptions, outcome: _Outcome, console: Console) -> None:
@@ -184,6 +237,8 @@ def _write_output(options: CheckOptions, outcome: _Outcome, console: Console) ->
         )
         console.print(f"Evidently report written to {path}", markup=False)
         console.print(_verdict(report), markup=False)
+        for line in _section_lines(report):
+            console.print(line, markup=False)
     elif options.output is None:
         _print_table(options, plan, report, outcome.rows, console)
     else:
@@ -268,6 +323,35 @@ def _document(
         "drift_share": report.drift_share,
         "share_threshold": report.share_threshold,
         "dataset_drift": report.dataset_drift,
+        "multivariate": None if report.multivariate is None else _section(report.multivariate),
+        "text": [{"name": t.name, **_section(t.result)} for t in report.text],
+        "drift": report.drift,
+    }
+
+
+def _section(result: MultivariateTest) -> dict[str, Any]:
+    """A multivariate or text test as JSON."""
+    return {
+        "test": result.method,
+        "statistic": _number(result.statistic),
+        "p_value": _number(result.p_value),
+        "threshold": result.alpha,
+        "effect": _number(result.effect),
+        "min_effect": result.min_effect,
+        "ci": None if result.ci is None else [_number(v) for v in result.ci],
+        "confidence": result.confidence,
+        "drift": result.drift,
+        "n_reference": result.n_reference,
+        "n_current": result.n_current,
+        "top_features": [
+            {
+                "name": f.name,
+                "score": _number(f.score),
+                "reference": _number(f.reference),
+                "current": _number(f.current),
+            }
+            for f in result.top(TOP_FEATURES)
+        ],
     }
 
 
@@ -328,6 +412,8 @@ def _print_table(
         console.print(line, markup=False)
     console.print(table)
     console.print(_verdict(report), markup=False)
+    for line in _section_lines(report):
+        console.print(line, markup=False)
     adjusted = (
         "p-values not corrected for multiple tests"
         if options.correction == "none"
@@ -339,6 +425,44 @@ def _print_table(
         console.print("\ndata quality:", markup=False)
         for finding in findings:
             console.print(f"  - {finding}", markup=False)
+
+
+_METHODS = {
+    "domain_classifier": "classifier AUC",
+    "mmd": "MMD²",
+    "pca_reconstruction": "PCA error",
+}
+
+
+def _section_line(label: str, result: MultivariateTest) -> str:
+    statistic = f"{result.statistic:.3f}" if result.ci is not None else _format(result.statistic)
+    value = f"{_METHODS.get(result.method, result.method)} {statistic}"
+    if result.ci is not None and result.confidence is not None:
+        low, high = result.ci
+        value += f" ({result.confidence:.0%} CI {low:.3f}–{high:.3f})"
+    verdict = "drift" if result.drift else "no drift"
+    return f"{label}: {value}, p {_format(result.p_value)}: {verdict}"
+
+
+def _section_lines(report: DriftReport) -> list[str]:
+    """The multivariate and text verdicts, with what explains them, then the overall one."""
+    lines = []
+    if report.multivariate is not None:
+        lines.append(_section_line("multivariate", report.multivariate))
+        top = [f for f in report.multivariate.top(TOP_FEATURES) if f.score > 0]
+        if top:
+            listed = ", ".join(f"{f.name} {f.score:.3f}" for f in top)
+            lines.append(f"  AUC lost without: {listed}")
+    for text in report.text:
+        lines.append(_section_line(f"text {text.name}", text.result))
+        for f in text.result.top(TOP_FEATURES):
+            if f.reference is not None and f.current is not None:
+                lines.append(
+                    f"  {f.name}: {f.reference:.3g} → {f.current:.3g} (KS D {f.score:.2f})"
+                )
+    if lines:
+        lines.append(f"overall: {'drift' if report.drift else 'no drift'}")
+    return lines
 
 
 def _findings(plan: ColumnPlan, report: DriftReport) -> list[str]:

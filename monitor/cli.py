@@ -281,8 +281,18 @@ def check_files(
         int | None,
         typer.Option(help="Test a uniform sample of at most this many rows a side (default: all)."),
     ] = None,
+    multivariate: Annotated[
+        bool,
+        typer.Option(
+            "--multivariate", help="Also test all columns together (domain classifier, AUC)."
+        ),
+    ] = False,
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="Test this column as text (repeatable, or a,b)."),
+    ] = None,
 ) -> None:
-    """Compare two data files column by column; exit 0 no drift, 1 dataset drift, 2 error."""
+    """Compare two data files column by column; exit 0 no drift, 1 drift, 2 error."""
     from monitor.check_command import CheckOptions, parse_names, run_check
 
     with user_errors():
@@ -299,6 +309,8 @@ def check_files(
                 categorical=parse_names(categorical) or (),
                 numeric=parse_names(numeric) or (),
                 sample_limit=sample_limit,
+                multivariate=multivariate,
+                text=tuple(name for value in text or () for name in parse_names(value) or ()),
             )
         )
     raise typer.Exit(status)

@@ -194,6 +194,11 @@ def test_json_schema_and_quality_findings(tmp_path: Path) -> None:
     ]
     assert [s["name"] for s in quality["skipped"]] == ["notes"]
     assert "text" in quality["skipped"][0]["reason"]
+    assert "--text notes" in quality["skipped"][0]["reason"]
+    # the opt-in sections are there, empty, and the overall verdict is the dataset's
+    assert document["multivariate"] is None
+    assert document["text"] == []
+    assert document["drift"] is document["dataset_drift"]
 
 
 def test_categories_are_coded_the_same_whatever_their_order_in_each_file(tmp_path: Path) -> None:
@@ -281,6 +286,102 @@ def test_html_writes_evidentlys_report(tmp_path: Path, drift: bool, status: int)
     written = tmp_path / ("report.html" if drift else "drift-report.html")
     assert written.name in run.stdout, run.transcript
     assert "<html" in written.read_text(encoding="utf-8")
+
+
+# --- opt-in sections: all columns together, text columns -------------------------------------
+
+
+SECTION_KEYS = {
+    "test", "statistic", "p_value", "threshold", "effect", "min_effect", "ci", "confidence",
+    "drift", "n_reference", "n_current", "top_features",
+}  # fmt: skip
+
+
+def correlation_frames(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Columns a, b correlated 0.9 in the reference, independent in current (same marginals)."""
+    rng = np.random.default_rng(seed)
+
+    def frame(rho: float) -> pd.DataFrame:
+        a, noise = rng.normal(size=(2, N))
+        return pd.DataFrame(
+            {
+                "a": a,
+                "b": rho * a + np.sqrt(1 - rho**2) * noise,
+                "segment": rng.choice(["retail", "sme"], N),
+            }
+        )
+
+    return frame(0.9), frame(0.0)
+
+
+def test_multivariate_finds_a_change_no_column_shows(tmp_path: Path) -> None:
+    files = pair(tmp_path, *correlation_frames(21))
+
+    run = driftline(tmp_path, "check", *files, "--format", "json", "--multivariate")
+    table = driftline(tmp_path, "check", *files, "--multivariate")
+
+    assert run.stderr == "", run.transcript
+    assert run.returncode == 1, run.transcript
+    document = json.loads(run.stdout)
+    assert not any(c["drift"] for c in document["columns"])
+    assert document["dataset_drift"] is False
+    assert document["drift"] is True
+    section = document["multivariate"]
+    assert set(section) == SECTION_KEYS
+    assert section["test"] == "domain_classifier"
+    assert section["drift"] is True
+    assert section["ci"][0] > 0.5
+    assert section["p_value"] <= 0.05  # small files: an exact relabelling p (19 relabellings)
+    assert section["confidence"] == 0.95
+    assert (section["n_reference"], section["n_current"]) == (N, N)
+    assert {f["name"] for f in section["top_features"]} == {"a", "b", "segment"}
+    assert {f["name"] for f in section["top_features"][:2]} == {"a", "b"}
+    assert table.returncode == 1, table.transcript
+    assert "no dataset drift" in table.stdout, table.transcript
+    assert "multivariate: classifier AUC 0." in table.stdout, table.transcript
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80, table.transcript
+    assert "overall: drift" in table.stdout, table.transcript
+
+
+def test_named_text_columns_get_the_text_drift_test(tmp_path: Path) -> None:
+    reference, current = frames(22, drift=False)
+    rng = np.random.default_rng(22)
+    words = ["the", "parcel", "arrived", "late", "again", "and", "support", "was", "kind"]
+    new = ["refund", "broken", "screen", "never"]
+    reference["notes"] = [" ".join(rng.choice(words, 12)) for _ in range(N)]
+    current["notes"] = [" ".join(rng.choice(words[:5] + new, 12)) for _ in range(N)]
+    current.loc[:9, "notes"] = None
+    files = pair(tmp_path, reference, current)
+
+    run = driftline(tmp_path, "check", *files, "--format", "json", "--text", "notes")
+    table = driftline(tmp_path, "check", *files, "--text", "notes")
+
+    assert run.stderr == "", run.transcript
+    assert run.returncode == 1, run.transcript
+    document = json.loads(run.stdout)
+    assert set(by_name(document)) == set(NUMERIC + CATEGORICAL)
+    assert document["quality"]["skipped"] == []
+    assert document["dataset_drift"] is False
+    (notes,) = document["text"]
+    assert set(notes) == SECTION_KEYS | {"name"}
+    assert (notes["name"], notes["test"], notes["drift"]) == ("notes", "mmd", True)
+    assert notes["top_features"][0]["name"] == "oov_share"
+    assert notes["top_features"][0]["reference"] == 0.0
+    assert document["drift"] is True
+    assert table.returncode == 1, table.transcript
+    assert "text notes: MMD²" in table.stdout, table.transcript
+    assert "oov_share: 0 →" in table.stdout, table.transcript
+
+
+def test_text_option_errors(tmp_path: Path) -> None:
+    files = pair(tmp_path, *frames(23, drift=False))
+
+    line = assert_user_error(driftline(tmp_path, "check", *files, "--text", "nope"))
+    assert "--text: column 'nope' is not in reference.csv" in line
+    line = assert_user_error(
+        driftline(tmp_path, "check", *files, "--text", "country", "--categorical", "country")
+    )
+    assert "cannot be both --text and --categorical/--numeric" in line
 
 
 # --- the table --------------------------------------------------------------------------------

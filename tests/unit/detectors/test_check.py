@@ -9,6 +9,7 @@ from scipy import stats
 from detectors.check import check, fit_reference
 from detectors.errors import InvalidInputError
 from detectors.univariate import ks
+from tests.unit.detectors.multivariate.samples import correlation_break
 
 
 @pytest.fixture
@@ -204,3 +205,72 @@ def test_sample_limit_tests_a_reproducible_sample_and_keeps_full_quality(
     assert [c.drifted for c in first.columns] == [False, True]
     with pytest.raises(InvalidInputError, match="sample_limit must be a positive"):
         check(fitted, current, sample_limit=0)
+
+
+# --- opt-in sections: all columns together, text columns --------------------------------------
+
+
+def test_sections_are_off_by_default(frames: dict[str, np.ndarray]) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES)
+
+    report = check(fitted, frames["cur_num"], frames["cur_cat"])
+
+    assert fitted.domain is None
+    assert report.multivariate is None
+    assert report.text == ()
+    assert report.drift == report.dataset_drift
+
+
+def test_multivariate_finds_a_correlation_break_no_column_shows() -> None:
+    reference, current = correlation_break(11, 600, 600)
+    fitted = fit_reference(reference, numeric_names=["a", "b"], multivariate=True)
+
+    report = check(fitted, current)
+
+    assert not any(c.drifted for c in report.columns)
+    assert not report.dataset_drift
+    assert report.multivariate is not None
+    assert report.multivariate.method == "domain_classifier"
+    assert report.multivariate.drift
+    assert {f.name for f in report.multivariate.features} == {"a", "b"}
+    assert report.drift
+
+
+def test_multivariate_covers_numeric_and_categorical_columns(
+    frames: dict[str, np.ndarray],
+) -> None:
+    fitted = fit_reference(frames["ref_num"], frames["ref_cat"], **NAMES, multivariate=True)
+
+    report = check(fitted, frames["cur_num"], frames["cur_cat"], seed=3)
+
+    section = report.multivariate
+    assert section is not None
+    assert (section.n_reference, section.n_current) == (600, 600)
+    assert {f.name for f in section.features} == {"shifted", "stable", "few", "plan"}
+    assert section.features[0].name in {"shifted", "plan"}
+    assert section.drift
+    again = check(fitted, frames["cur_num"], frames["cur_cat"], seed=3).multivariate
+    assert again == section
+
+
+def test_text_columns_are_tested_apart(frames: dict[str, np.ndarray]) -> None:
+    rng = np.random.default_rng(8)
+    words = ["order", "late", "parcel", "thanks", "great", "box", "shipping", "fast"]
+    ref_docs = [" ".join(rng.choice(words, 8)) for _ in range(300)]
+    cur_docs = [" ".join(rng.choice([*words[:4], "refund", "broken"], 8)) for _ in range(300)]
+    fitted = fit_reference(frames["ref_num"], numeric_names=["a", "b", "c"],
+                           text={"review": ref_docs})  # fmt: skip
+
+    report = check(fitted, frames["ref_num"], text={"review": cur_docs})
+
+    assert not report.dataset_drift  # the numeric columns are the reference's own
+    (review,) = report.text
+    assert review.name == "review"
+    assert review.result.drift
+    assert review.result.features[0].name == "oov_share"
+    assert report.drift
+    with pytest.raises(InvalidInputError, match=r"text: expected documents of .*\['review'\]"):
+        check(fitted, frames["ref_num"])
+    with pytest.raises(InvalidInputError, match="unique across numeric, categorical and text"):
+        fit_reference(frames["ref_num"], numeric_names=["a", "b", "review"],
+                      text={"review": ref_docs})  # fmt: skip
