@@ -36,13 +36,17 @@ def serve(
     record: Annotated[
         bool, typer.Option(help="Record every prediction into the store for monitoring.")
     ] = True,
+    tap_to: Annotated[
+        str | None,
+        typer.Option(help="Push the tap to this sidecar URL instead (default DRIFTLINE_TAP_URL)."),
+    ] = None,
 ) -> None:
     """Serve the project's models over the Open Inference Protocol v2 (REST)."""
     from monitor.cli import user_errors
     from monitor.project import load_project
     from monitor.serving_setup import model_configs, run_server
 
-    overrides: dict[str, Any] = {"host": host, "port": port}
+    overrides: dict[str, Any] = {"host": host, "port": port, "tap_url": tap_to}
     if allow_pickle:
         overrides["serve_allow_pickle"] = True
     with user_errors():

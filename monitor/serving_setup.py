@@ -84,14 +84,20 @@ def run_server(
 ) -> None:
     """Serve until interrupted (uvicorn, uvloop and httptools when installed).
 
-    With ``record``, every batch is tapped into the store through a collector with its own
-    spool under ``<data dir>/spool/serve-<port>``; the project's models are registered first.
+    With ``DRIFTLINE_TAP_URL`` set, every batch is pushed to that sidecar, which records it.
+    Otherwise, with ``record``, every batch is tapped into the store through a collector in
+    this process, with its own spool under ``<data dir>/spool/serve-<port>``; the project's
+    models are registered first.
     """
     import uvicorn
 
     registry = CollectorRegistry(auto_describe=True)
     with ExitStack() as stack:
-        tap = _recording_tap(settings, project, registry, stack) if record else None
+        tap: Tap | None = None
+        if settings.tap_url is not None:
+            tap = _push_tap(settings, settings.tap_url, registry, stack)
+        elif record:
+            tap = _recording_tap(settings, project, registry, stack)
         server = build_server(settings, configs, tap=tap, registry=registry)
         names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (use the API)"
         logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
@@ -104,6 +110,16 @@ def run_server(
             lifespan="on",
             timeout_graceful_shutdown=30,
         )
+
+
+def _push_tap(settings: Settings, url: str, registry: CollectorRegistry, stack: ExitStack) -> Tap:
+    from collectors.tap_push import PushTap
+
+    token = settings.tap_token.get_secret_value() if settings.tap_token else None
+    tap = PushTap(url, registry=registry, token=token)
+    stack.callback(tap.close)
+    logger.info("pushing every batch to the sidecar at %s", url)
+    return tap
 
 
 def _recording_tap(

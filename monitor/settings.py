@@ -87,12 +87,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest request body the HTTP services accept (413 above)."""
 
+    tap_url: str | None = None
+    """Base URL of a ``driftline sidecar`` that ``driftline serve`` pushes its tap to, instead
+    of recording in its own process (e.g. ``http://127.0.0.1:8001``)."""
+
+    tap_token: SecretStr | None = Field(default=None, repr=False)
+    """Bearer token (scope ``ingest``) sent with the pushed tap."""
+
     spool_quota_bytes: int = Field(default=1024**3, ge=1024**2)
     """Disk quota of each collector spool; records beyond it are dropped and counted."""
 
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
-    @field_validator("database_url", "project_file", "admin_token", mode="before")
+    @field_validator(
+        "database_url", "project_file", "admin_token", "tap_url", "tap_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """Treat an empty environment variable as an unset one."""
@@ -156,9 +165,11 @@ _EXPECTED: dict[str, str] = {
     "serve_allow_pickle": "a boolean (true/false, 1/0, yes/no, on/off)",
     "max_body_bytes": "an integer of at least 1024",
     "spool_quota_bytes": "an integer of at least 1048576 (1 MiB)",
+    "tap_url": "a URL such as http://127.0.0.1:8001",
+    "tap_token": "a token string",
 }
 # Values never echoed back in a message.
-_SENSITIVE = frozenset({"database_url", "admin_token"})
+_SENSITIVE = frozenset({"database_url", "admin_token", "tap_token"})
 
 
 def load_settings(**overrides: Any) -> Settings:
