@@ -99,7 +99,6 @@ class Batcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._in_flight = 0
 
     @property
     def depth(self) -> int:
@@ -120,16 +119,13 @@ class Batcher:
             )
         pending.future.add_done_callback(_retrieve)
         self._queue.append(pending)
-        self._in_flight += 1
         self._arrived.set()
+        timeout = max(pending.deadline - time.perf_counter(), 0.0)
+        timer = asyncio.get_running_loop().call_later(timeout, _expire, pending)
         try:
-            timeout = pending.deadline - time.perf_counter()
-            return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
-        except TimeoutError:
-            pending.abandoned = True
-            raise DeadlineExceededError(_late(pending)) from None
+            return await pending.future
         finally:
-            self._in_flight -= 1
+            timer.cancel()
 
     async def close(self) -> None:
         """Stop taking requests, finish every queued and running one, then stop."""
@@ -246,6 +242,13 @@ def _check_rows(outputs: Outputs, rows: int) -> None:
             raise ServingError(
                 f"the model returned {np.shape(array)} for output {name!r}, not {rows} rows"
             )
+
+
+def _expire(pending: Pending) -> None:
+    """The deadline passed: answer 504 now; the batch, if it runs, skips the request."""
+    if not pending.future.done():
+        pending.abandoned = True
+        pending.future.set_exception(DeadlineExceededError(_late(pending)))
 
 
 def _retrieve(future: asyncio.Future[Outputs]) -> None:

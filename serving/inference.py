@@ -6,6 +6,7 @@ Transport-free: :mod:`serving.app` hands it bodies and maps its errors to status
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from typing import Any
@@ -30,6 +31,13 @@ class InferenceService:
     def __init__(self, repository: ModelRepository, observer: Observer) -> None:
         self._repository = repository
         self._observer = observer
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._id_counter = itertools.count(1)
+
+    def _new_id(self) -> str:
+        """An id for a request that came without one: a random per-process prefix and a
+        counter, unique without the cost of a UUID per request."""
+        return f"{self._id_prefix}-{next(self._id_counter)}"
 
     async def infer(
         self, name: str, version: str | None, body: bytes, *, json_length: int | None = None
@@ -42,7 +50,7 @@ class InferenceService:
         pending: Pending | None = None
         try:
             request = parse_request(body, json_length=json_length)
-            request_id = request.id or uuid.uuid4().hex
+            request_id = request.id or self._new_id()
             model = deployment.model
             outputs = model.check_outputs(request.outputs)
             features = feature_rows(request.inputs, model.config.features)
@@ -74,7 +82,7 @@ class InferenceService:
         pending: Pending | None = None
         try:
             given_id, records = _records_document(body)
-            request_id = given_id or uuid.uuid4().hex
+            request_id = given_id or self._new_id()
             model = deployment.model
             features = record_rows(records, model.config.features)
             pending = self._pending(
@@ -130,7 +138,7 @@ class InferenceService:
     ) -> None:
         self._observer.refused(
             deployment.model,
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=request_id or self._new_id(),
             features=features,
             error=error,
             received_at=received_at,

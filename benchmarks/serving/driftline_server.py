@@ -1,8 +1,10 @@
 """``driftline serve``'s server for the benchmark, with the tap on or off.
 
-With the tap on, every batch goes through the real collector: a bounded queue, the spool
-(fsync per append) and bulk inserts into a SQLite store in the benchmark's data folder, as
-``driftline serve`` records by default. Run as ``python driftline_server.py MODEL PORT on|off``.
+``on``: every batch goes through the real collector in this process (a bounded queue, the
+spool with fsync per append, bulk inserts into a SQLite store), as ``driftline serve``
+records by default. ``push:URL:TOKEN_FILE``: every batch is pushed to a sidecar process
+(``driftline serve --tap-to``), which records it. ``off``: no tap.
+Run as ``python driftline_server.py MODEL PORT on|off|push:URL:TOKEN_FILE``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collectors.collector import Collector
 from collectors.metrics import CollectorMetrics
 from collectors.spool import Spool
 from collectors.tap import CollectorTap
+from collectors.tap_push import PushTap
 from serving.config import BatchingConfig, FeatureInput, ModelConfig
 from serving.server import create_server
 from serving.tap import Tap
@@ -59,11 +62,13 @@ def main() -> None:
     )
     registry = CollectorRegistry()
     folder = Path(model_path).parent / f"recording-{port}"
-    server = create_server(
-        [config],
-        tap=recording_tap(folder, registry) if tap == "on" else None,
-        registry=registry,
-    )
+    chosen: Tap | None = None
+    if tap == "on":
+        chosen = recording_tap(folder, registry)
+    elif tap.startswith("push:"):
+        url, _, token_file = tap.removeprefix("push:").rpartition(":")
+        chosen = PushTap(url, registry=registry, token=Path(token_file).read_text().strip())
+    server = create_server([config], tap=chosen, registry=registry)
     uvicorn.run(
         server.app,
         host="127.0.0.1",

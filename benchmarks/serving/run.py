@@ -10,6 +10,8 @@ keep-alive, on 127.0.0.1. Servers run one at a time, each in its own process:
 
 * ``driftline (tap on)``: ``serving`` with dynamic batching (64 rows, 1 ms), recording every
   prediction through the collector (queue, spool with fsync, bulk inserts into SQLite);
+* ``driftline (tap → sidecar)``: the same, pushing every batch to a sidecar process that
+  records it (``driftline serve --tap-to``); server CPU includes the sidecar's;
 * ``driftline (tap off)``: the same without a tap;
 * ``naive FastAPI``: an ``async def`` route that parses JSON and calls ``predict`` per request
   (uvicorn with uvloop and httptools, one process);
@@ -128,6 +130,11 @@ def commands(
             env,
             REPO,
         ),
+        "driftline (tap → sidecar)": (
+            [python, str(HERE / "driftline_server.py"), str(model), str(port), "push"],
+            env,
+            REPO,
+        ),
         "driftline (tap off)": (
             [python, str(HERE / "driftline_server.py"), str(model), str(port), "off"],
             env,
@@ -218,15 +225,48 @@ def wrk(port: int, script: Path, concurrency: int, seconds: float) -> tuple[str,
     return run.stdout, used
 
 
+def start_sidecar(argv: list[str]) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """Start the sidecar the push variant taps into; the server's argv with its address."""
+    folder, port = DATA / "sidecar", free_port()
+    token = folder / "token"
+    token.unlink(missing_ok=True)
+    log = (DATA / "sidecar.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "sidecar_server.py"), str(folder), str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while not token.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the sidecar did not start; see {log.name}")
+        time.sleep(0.1)
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return process, [*argv[:-1], f"push:http://127.0.0.1:{port}:{token}"]
+
+
 def measure(
-    name: str, pid: int, port: int, script: Path, concurrency: int, args: argparse.Namespace
+    name: str,
+    pids: list[int],
+    port: int,
+    script: Path,
+    concurrency: int,
+    args: argparse.Namespace,
 ) -> Cell:
     wrk(port, script, concurrency, args.warmup)
-    server_before = cpu_seconds(pid)
+    server_before = sum(cpu_seconds(pid) for pid in pids)
     started = time.perf_counter()
     output, generator = wrk(port, script, concurrency, args.duration)
     elapsed = time.perf_counter() - started
-    server = cpu_seconds(pid) - server_before
+    server = sum(cpu_seconds(pid) for pid in pids) - server_before
     latencies = {q: float(v) * _UNIT[u] for q, v, u in _LATENCY.findall(output)}
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -323,10 +363,14 @@ def main() -> None:
     cells: list[Cell] = []
     port = free_port()
     for name, (argv, env, cwd) in commands(model, port, mlserver).items():
+        sidecar = None
+        if argv[-1] == "push":
+            sidecar, argv = start_sidecar(argv)
         process = start(argv, env, cwd, port, body)
+        pids = [process.pid] + ([sidecar.pid] if sidecar else [])
         try:
             for concurrency in (int(c) for c in args.concurrency.split(",")):
-                cell = measure(name, process.pid, port, script, concurrency, args)
+                cell = measure(name, pids, port, script, concurrency, args)
                 cells.append(cell)
                 print(
                     f"{name:22} C={concurrency:<3} {cell.requests_per_second:9,.0f} req/s  "
@@ -334,11 +378,12 @@ def main() -> None:
                     flush=True,
                 )
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            for running in [process, *([sidecar] if sidecar else [])]:
+                running.send_signal(signal.SIGINT)
+                try:
+                    running.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    running.kill()
     versions = [
         f"wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}"
     ]

@@ -230,6 +230,8 @@ def _to_numbers(
             raise InvalidRequestError(
                 f"{at}: {datatype} elements must lie in [{info.min}, {info.max}]"
             )
+    if values.dtype == dtype:
+        return values
     with np.errstate(over="ignore"):
         return values.astype(dtype, copy=False)
 
