@@ -1,7 +1,8 @@
 """The collector: tapped batches → bounded queue → durable spool → bulk writes to the store.
 
 Two threads do the work, so that neither the inference server's event loop nor an ingest
-request ever waits on the database:
+request ever waits on the database (each gathers for up to ``flush_seconds``, 0.25 s by
+default, so that it runs a few large operations rather than many small ones):
 
 * the **spooler** takes what the tap queued, turns each batch into records of its model
   version, and appends them to the spool with one fsync per round;
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 5.0
 _NEWEST_TTL_SECONDS = 60.0
+_MAX_SOURCES_PER_APPEND = 4096
 
 
 class RecordSource(Protocol):
@@ -77,6 +79,7 @@ class Collector:
         queue_batches: int = 10_000,
         write_batch_bytes: int = 32 * 2**20,
         idle_seconds: float = 0.05,
+        flush_seconds: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._engine = engine
@@ -86,6 +89,7 @@ class Collector:
         self._queue: queue.Queue[RecordSource] = queue.Queue(maxsize=queue_batches)
         self._write_batch_bytes = write_batch_bytes
         self._idle = idle_seconds
+        self._flush = flush_seconds
         self._sleep = sleep
         self._handles: dict[tuple[str, str | None], tuple[ModelHandle, float]] = {}
         self._appended = threading.Event()
@@ -163,9 +167,17 @@ class Collector:
             except queue.Empty:
                 continue
             sources = [first]
-            while len(sources) < 1024:
+            # Gather for a moment: one larger append (one fsync) costs the server's process
+            # far less than many small ones.
+            until = time.monotonic() + self._flush
+            while len(sources) < _MAX_SOURCES_PER_APPEND:
+                remaining = until - time.monotonic()
                 try:
-                    sources.append(self._queue.get_nowait())
+                    sources.append(
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0 and not self._stopping.is_set()
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
             try:
@@ -216,6 +228,8 @@ class Collector:
                 continue
             try:
                 self._write(entries)
+                if sum(len(payload) for _, payload in entries) < self._write_batch_bytes // 2:
+                    self._stopping.wait(self._flush)  # let the next insert gather more
             except (DBAPIError, DatabaseConnectionError, OSError) as error:
                 if self._stopping.is_set():
                     return
