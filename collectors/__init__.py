@@ -6,6 +6,7 @@ inference server's tapped batches are taken by their attributes (:class:`collect
 
 from __future__ import annotations
 
+from collectors.cloudevents import CloudEvent, CloudEventError, CloudEventsReceiver
 from collectors.collector import Collector, RecordSource
 from collectors.errors import (
     AuthenticationError,
@@ -18,20 +19,29 @@ from collectors.errors import (
     SpoolFullError,
     SpoolLockedError,
 )
+from collectors.extract import Exchange, ExchangeRecords, PayloadSpec, extract
 from collectors.metrics import CollectorMetrics
 from collectors.payload import ModelBatch
+from collectors.proxy import ReverseProxy
 from collectors.spool import Position, Spool, SpoolRecovery, SpoolStats
 
 __all__ = [
     "AuthenticationError",
+    "CloudEvent",
+    "CloudEventError",
+    "CloudEventsReceiver",
     "Collector",
     "CollectorError",
     "CollectorMetrics",
+    "Exchange",
+    "ExchangeRecords",
     "ModelBatch",
     "PayloadError",
+    "PayloadSpec",
     "PermissionDeniedError",
     "Position",
     "RecordSource",
+    "ReverseProxy",
     "Spool",
     "SpoolClosedError",
     "SpoolCorruptError",
@@ -40,4 +50,5 @@ __all__ = [
     "SpoolLockedError",
     "SpoolRecovery",
     "SpoolStats",
+    "extract",
 ]

@@ -37,7 +37,7 @@ import numpy as np
 import orjson
 
 from collectors.payload import ModelBatch
-from storage import FeatureKind, ModelHandle, PredictionBatch, RecordStatus
+from storage import FeatureKind, FeatureSpec, ModelHandle, PredictionBatch, RecordStatus
 
 __all__ = [
     "IngestError",
@@ -147,7 +147,7 @@ def _add(
     columns.times.append(_timestamp(raw.get("timestamp"), now))
     features = raw.get("features") or {}
     for spec in model.schema.features:
-        columns.features[spec.name].append(_feature_value(features.get(spec.name), spec.kind))
+        columns.features[spec.name].append(_feature_value(features.get(spec.name), spec))
     columns.predictions.append(raw.get("prediction"))
     columns.probabilities.append(raw.get("probabilities"))
     columns.latency.append(_float(raw.get("latency_seconds")))
@@ -234,7 +234,7 @@ def _add_failure(
     columns.ids.append(request_id)
     columns.times.append(int(now * 1e6))
     for spec in model.schema.features:
-        columns.features[spec.name].append(_missing(spec.kind))
+        columns.features[spec.name].append(_missing(spec))
     columns.predictions.append(None)
     columns.probabilities.append(None)
     columns.latency.append(math.nan)
@@ -296,17 +296,23 @@ def _feature_problem(value: object, kind: FeatureKind, dims: int | None) -> str 
     return f"{kind.value} feature, got {type(value).__name__}"
 
 
-def _feature_value(value: object, kind: FeatureKind) -> object:
+def _feature_value(value: object, spec: FeatureSpec) -> object:
+    kind = spec.kind
     if value is None:
-        return _missing(kind)
+        return _missing(spec)
     if kind is FeatureKind.CATEGORICAL and not isinstance(value, str):
         number = float(value)  # type: ignore[arg-type]
         return str(int(number)) if number.is_integer() else str(number)
     return value
 
 
-def _missing(kind: FeatureKind) -> object:
-    return math.nan if kind is FeatureKind.NUMERIC else None
+def _missing(spec: FeatureSpec) -> object:
+    """The stored form of a missing value: NaN, NaN vectors for embeddings, else None."""
+    if spec.kind is FeatureKind.NUMERIC:
+        return math.nan
+    if spec.kind is FeatureKind.EMBEDDING:
+        return [math.nan] * (spec.dims or 0)
+    return None
 
 
 def _timestamp(value: object, now: float) -> int:

@@ -7,6 +7,12 @@ Routes::
     GET  /healthz                         the process is up
     GET  /readyz                          the spool accepts records (503 when over its quota)
     GET  /metrics                         Prometheus
+    POST /  and  POST /v1/cloudevents     payload-logger CloudEvents (KServe, Seldon), when a
+                                          receiver is given (:mod:`collectors.cloudevents`)
+
+The CloudEvents routes take the ingest scope's bearer token, like the ingest API; KServe's
+logger cannot send one, so ``cloudevents_auth=False`` lifts the check on those two routes
+only (keep the port then to the cluster network, e.g. with a NetworkPolicy).
 
 Handlers parse, authorise and call :class:`IngestService`; errors map once to
 ``{"error": ...}``. Accepted records are in the spool (fsynced) before the answer is sent;
@@ -16,9 +22,10 @@ labels are upserted in the store before it (so a 200 means stored, a 503 means r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -30,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collectors.cloudevents import CloudEventError, CloudEventsReceiver
 from collectors.collector import Collector
 from collectors.errors import AuthenticationError, PermissionDeniedError, SpoolFullError
 from collectors.ingest import (
@@ -147,8 +155,10 @@ def create_sidecar_app(
     registry: CollectorRegistry,
     ready: Callable[[], bool],
     max_body_bytes: int,
+    cloudevents: CloudEventsReceiver | None = None,
+    cloudevents_auth: bool = True,
 ) -> Starlette:
-    """The sidecar's ASGI app."""
+    """The sidecar's ASGI app; with ``cloudevents``, also the payload-logger routes."""
 
     async def body_of(request: Request) -> bytes:
         length = request.headers.get("content-length")
@@ -162,22 +172,41 @@ def create_sidecar_app(
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def answer(work: Callable[[], Awaitable[dict[str, Any]]]) -> Response:
+        try:
+            return _json(200, await work())
+        except _Refused as refused:
+            return _json(refused.status, refused.body)
+        except CloudEventError as error:
+            return _json(400, {"error": str(error)})
+        except AuthenticationError as error:
+            return _json(401, {"error": str(error)}, {"www-authenticate": "Bearer"})
+        except PermissionDeniedError as error:
+            return _json(403, {"error": str(error)})
+        except (DBAPIError, StorageError) as error:
+            logger.warning("store unavailable: %s", error)
+            return _json(503, {"error": "the store is unavailable; retry later"})
+
     def route(scope: str, work: Callable[[str, bytes], dict[str, Any]]) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
-            try:
+            async def run() -> dict[str, Any]:
                 await asyncio.to_thread(authorize, request.headers.get("authorization"), scope)
                 body = await body_of(request)
-                result = await asyncio.to_thread(work, request.path_params["model"], body)
-                return _json(200, result)
-            except _Refused as refused:
-                return _json(refused.status, refused.body)
-            except AuthenticationError as error:
-                return _json(401, {"error": str(error)}, {"www-authenticate": "Bearer"})
-            except PermissionDeniedError as error:
-                return _json(403, {"error": str(error)})
-            except (DBAPIError, StorageError) as error:
-                logger.warning("store unavailable: %s", error)
-                return _json(503, {"error": "the store is unavailable; retry later"})
+                return await asyncio.to_thread(work, request.path_params["model"], body)
+
+            return await answer(run)
+
+        return endpoint
+
+    def cloudevent_route(receiver: CloudEventsReceiver) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            async def run() -> dict[str, Any]:
+                if cloudevents_auth:
+                    header = request.headers.get("authorization")
+                    await asyncio.to_thread(authorize, header, "ingest")
+                return dict(await receiver.receive(request.headers, await body_of(request)))
+
+            return await answer(run)
 
         return endpoint
 
@@ -197,6 +226,17 @@ def create_sidecar_app(
     async def not_allowed(request: Request, exc: Exception) -> Response:
         return _json(405, {"error": f"method {request.method} not allowed on {request.url.path}"})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if cloudevents is not None:  # lone halves are recorded, not lost, at shutdown
+            cloudevents.flush()
+
+    events = [
+        Route(path, cloudevent_route(cloudevents), methods=["POST"])
+        for path in ("/", "/v1/cloudevents")
+        if cloudevents is not None
+    ]
     return Starlette(
         routes=[
             Route(
@@ -210,8 +250,10 @@ def create_sidecar_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *events,
         ],
         exception_handlers={404: not_found, 405: not_allowed},
+        lifespan=lifespan,
     )
 
 

@@ -60,16 +60,59 @@ def serve(
 def sidecar(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the ingest and feedback APIs.")] = 8001,
+    proxy_to: Annotated[
+        str | None,
+        typer.Option(help="Model server URL to serve a recording reverse proxy in front of."),
+    ] = None,
+    proxy_port: Annotated[int, typer.Option(help="Port of the reverse proxy.")] = 8002,
+    proxy_timeout: Annotated[
+        float, typer.Option(help="Seconds the model server may stay silent (then 504).")
+    ] = 60.0,
+    proxy_route: Annotated[
+        list[str] | None,
+        typer.Option(help="PATH=MODEL: also record POSTs on PATH as MODEL (repeatable)."),
+    ] = None,
+    model_name: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=MODEL: server or logger model name to Driftline model."),
+    ] = None,
+    payload: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="MODEL:features=PATH,prediction=PATH[,probabilities=..,request_id=..]: "
+            "dotted JSON paths of a model's payloads; for OIP v2, output names."
+        ),
+    ] = None,
+    cloudevents_auth: Annotated[
+        bool,
+        typer.Option(help="Require an ingest token on the CloudEvents routes (KServe sends none)."),
+    ] = True,
+    cloudevents_ttl: Annotated[
+        float, typer.Option(help="Seconds a logged request waits for its response event.")
+    ] = 30.0,
 ) -> None:
-    """Run the collector sidecar: ingest and feedback APIs, spool, writes to the store."""
+    """Run the collector sidecar: ingest, feedback and CloudEvents APIs, optional proxy."""
     from monitor.cli import user_errors
     from monitor.project import load_project
-    from monitor.sidecar_setup import run_sidecar
+    from monitor.sidecar_setup import TrafficOptions, parse_pairs, parse_payloads, run_sidecar
 
     with user_errors():
+        if proxy_timeout <= 0 or cloudevents_ttl <= 0:
+            raise ConfigError("--proxy-timeout and --cloudevents-ttl must be positive")
+        traffic = TrafficOptions(
+            proxy_to=proxy_to,
+            proxy_port=proxy_port,
+            proxy_timeout_seconds=proxy_timeout,
+            proxy_routes=parse_pairs(proxy_route or [], "--proxy-route"),
+            model_names=parse_pairs(model_name or [], "--model-name"),
+            payloads=parse_payloads(payload or []),
+            cloudevents_auth=cloudevents_auth,
+            cloudevents_ttl_seconds=cloudevents_ttl,
+        )
         settings = ctx.obj.settings()
         path = settings.resolved_project_file()
-        run_sidecar(settings, load_project(path) if path is not None else None, port=port)
+        project = load_project(path) if path is not None else None
+        run_sidecar(settings, project, port=port, traffic=traffic)
 
 
 @models_app.command("deploy")

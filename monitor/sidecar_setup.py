@@ -1,35 +1,116 @@
-"""``driftline sidecar``: the ingest and feedback APIs in front of a spool and the store."""
+"""``driftline sidecar``: the ingest and feedback APIs in front of a spool and the store.
+
+With ``--proxy-to URL`` the same process also serves a reverse proxy to that model server on
+``--proxy-port`` (:mod:`collectors.proxy`), and the sidecar port always takes payload-logger
+CloudEvents (:mod:`collectors.cloudevents`). Both servers run under one event loop and share
+one collector, spool and metrics registry.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any, get_args
 
+import uvicorn
 from prometheus_client import CollectorRegistry
 
 from collectors.auth import TokenAuthorizer
+from collectors.cloudevents import CloudEventsReceiver
 from collectors.collector import Collector
+from collectors.extract import Form, PayloadSpec
 from collectors.metrics import CollectorMetrics
+from collectors.proxy import ReverseProxy
 from collectors.sidecar import IngestService, create_sidecar_app
 from collectors.spool import Spool
+from collectors.tap_receiver import tap_route
 from monitor.database import open_database
+from monitor.errors import ConfigError
 from monitor.project import Project
 from monitor.registration import register_project_models
 from monitor.settings import Settings
 from storage import create_session_factory, display_url
 from storage.repositories.token_cache import TokenVerifier
 
-__all__ = ["run_sidecar"]
+__all__ = ["TrafficOptions", "parse_pairs", "parse_payloads", "run_sidecar"]
 
 logger = logging.getLogger(__name__)
 
 _READY_SHARE_OF_QUOTA = 0.95
+_PAYLOAD_KEYS = ("form", "features", "prediction", "probabilities", "request_id")
 
 
-def run_sidecar(settings: Settings, project: Project | None, *, port: int) -> None:
-    """Serve the sidecar until interrupted; what is spooled stays for the next start."""
-    import uvicorn
+@dataclass(frozen=True, slots=True)
+class TrafficOptions:
+    """Where the sidecar takes traffic from besides its ingest API."""
 
+    proxy_to: str | None = None
+    """Model server to put the reverse proxy in front of; None: no proxy."""
+    proxy_port: int = 8002
+    """Port of the reverse proxy."""
+    proxy_timeout_seconds: float = 60.0
+    """How long the upstream may stay silent while answering (then 504)."""
+    proxy_routes: Mapping[str, str] = field(default_factory=dict)
+    """Further recorded proxy routes: path → model."""
+    model_names: Mapping[str, str] = field(default_factory=dict)
+    """Model name used by the server or the payload logger → Driftline model."""
+    payloads: Mapping[str, PayloadSpec] = field(default_factory=dict)
+    """Model → where its payloads keep features and outputs."""
+    cloudevents_auth: bool = True
+    """Whether the CloudEvents routes need an ``ingest`` token (KServe's logger sends none)."""
+    cloudevents_ttl_seconds: float = 30.0
+    """How long half of a logged call waits for the other half."""
+
+
+def parse_pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    """``["a=b", ...]`` as a mapping; raises :class:`ConfigError` naming the option."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, _, target = value.partition("=")
+        if not key.strip() or not target.strip():
+            raise ConfigError(f"{option}: expected NAME=MODEL, got {value!r}")
+        pairs[key.strip()] = target.strip()
+    return pairs
+
+
+def parse_payloads(values: Sequence[str]) -> dict[str, PayloadSpec]:
+    """``["model:features=data.rows,prediction=result.label", ...]`` by model."""
+    specs: dict[str, PayloadSpec] = {}
+    for value in values:
+        model, _, text = value.partition(":")
+        fields: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, _, path = part.partition("=")
+            if key.strip() not in _PAYLOAD_KEYS or not path.strip():
+                known = ", ".join(_PAYLOAD_KEYS)
+                msg = f"--payload {value!r}: expected KEY=PATH with KEY among {known}, got {part!r}"
+                raise ConfigError(msg)
+            fields[key.strip()] = path.strip()
+        if not model.strip() or not set(fields) - {"form"}:
+            raise ConfigError(f"--payload: expected MODEL:KEY=PATH,..., got {value!r}")
+        fields.setdefault("form", "json" if "features" in fields else "auto")
+        if fields["form"] not in get_args(Form):
+            forms = ", ".join(get_args(Form))
+            msg = f"--payload {value!r}: form must be one of {forms}"
+            raise ConfigError(msg)
+        specs[model.strip()] = PayloadSpec(**fields)
+    return specs
+
+
+def run_sidecar(
+    settings: Settings,
+    project: Project | None,
+    *,
+    port: int,
+    traffic: TrafficOptions | None = None,
+) -> None:
+    """Serve the sidecar (and the proxy) until interrupted; what is spooled stays."""
+    traffic = traffic or TrafficOptions()
     with ExitStack() as stack:
         engine = open_database(settings)
         stack.callback(engine.dispose)
@@ -48,24 +129,105 @@ def run_sidecar(settings: Settings, project: Project | None, *, port: int) -> No
             stats = spool.stats()
             return stats.disk_bytes < _READY_SHARE_OF_QUOTA * stats.quota_bytes
 
+        receiver = CloudEventsReceiver(
+            collector.submit,
+            collector.handle,
+            registry=registry,
+            names=traffic.model_names,
+            specs=traffic.payloads,
+            ttl_seconds=traffic.cloudevents_ttl_seconds,
+        )
+        authorize = TokenAuthorizer(TokenVerifier(create_session_factory(engine)))
         app = create_sidecar_app(
             IngestService(collector, engine),
-            authorize=TokenAuthorizer(TokenVerifier(create_session_factory(engine))),
+            authorize=authorize,
             registry=registry,
             ready=ready,
             max_body_bytes=settings.max_body_bytes,
+            cloudevents=receiver,
+            cloudevents_auth=traffic.cloudevents_auth,
         )
+        # The inference server's pushed tap (driftline serve --tap-to).
+        app.router.routes.append(
+            tap_route(collector, authorize, max_body_bytes=settings.max_body_bytes)
+        )
+        servers = [_server(app, settings.host, port)]
         logger.info(
             "sidecar on http://%s:%d, recording into %s",
             settings.host,
             port,
             display_url(engine.url),
         )
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=30,
+        if traffic.proxy_to is not None:
+            servers.append(_proxy_server(settings, traffic.proxy_to, traffic, collector, registry))
+        _serve(servers)
+
+
+def _proxy_server(
+    settings: Settings,
+    upstream: str,
+    traffic: TrafficOptions,
+    collector: Collector,
+    registry: CollectorRegistry,
+) -> uvicorn.Server:
+    try:
+        proxy = ReverseProxy(
+            upstream,
+            collector.submit,
+            collector.handle,
+            registry=registry,
+            routes=traffic.proxy_routes,
+            names=traffic.model_names,
+            specs=traffic.payloads,
+            timeout_seconds=traffic.proxy_timeout_seconds,
         )
+    except ValueError as error:
+        raise ConfigError(f"--proxy-to: {error}") from None
+    logger.info("proxy on http://%s:%d to %s", settings.host, traffic.proxy_port, upstream)
+    # The upstream's own Server and Date headers go back to the client, not uvicorn's.
+    return _server(proxy, settings.host, traffic.proxy_port, server_header=False, date_header=False)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to :func:`_serve`, which stops every server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _server(app: Any, host: str, port: int, **options: Any) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        **options,
+    )
+    return _Server(config)
+
+
+def _serve(servers: list[uvicorn.Server]) -> None:
+    """Run ``servers`` under one event loop; a signal, or one of them ending, stops all.
+
+    A first SIGINT / SIGTERM lets in-flight requests finish; a second one cuts them.
+    """
+
+    def stop(*, force: bool) -> None:
+        for server in servers:
+            server.force_exit = server.force_exit or (force and server.should_exit)
+            server.should_exit = True
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: stop(force=True))
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop(force=False)
+        await asyncio.gather(*tasks)
+
+    with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
+        runner.run(main())

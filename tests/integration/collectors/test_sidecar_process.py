@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+import joblib
 import pytest
 import sqlalchemy as sa
+from sklearn.linear_model import LogisticRegression
 
 from tests.integration.test_cli import driftline
 
@@ -126,3 +128,61 @@ def test_sigkill_loses_no_acknowledged_record(tmp_path: Path) -> None:
     assert len(acknowledged) > 30
     assert expected <= set(stored)
     assert len(stored) == len(set(stored))
+
+
+def test_serve_pushes_its_tap_to_the_sidecar(tmp_path: Path) -> None:
+    estimator = LogisticRegression().fit([[0.0], [1.0], [0.2], [0.9]], [0, 1, 0, 1])
+    joblib.dump(estimator, tmp_path / "model.joblib")
+    (tmp_path / "driftline.yaml").write_text(
+        "version: 1\nmodels:\n  - name: clf\n    task: binary_classification\n"
+        '    classes: ["0", "1"]\n    features: [{name: x, kind: numeric}]\n'
+        "    serving: {runtime: sklearn, uri: model.joblib, allow_pickle: true}\n"
+    )
+    created = driftline(tmp_path, "tokens", "create", "tap", "--scope", "ingest")
+    assert created.returncode == 0, created.transcript
+    sidecar_port, serve_port = free_port(), free_port()
+    sidecar = start(tmp_path, sidecar_port)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    environment.update(
+        DRIFTLINE_PORT=str(serve_port),
+        DRIFTLINE_TAP_URL=f"http://127.0.0.1:{sidecar_port}",
+        DRIFTLINE_TAP_TOKEN=created.stdout.strip(),
+    )
+    with (tmp_path / "serve.log").open("wb") as log:
+        serve = subprocess.Popen(
+            [str(DRIFTLINE), "serve"],
+            cwd=tmp_path,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        url = f"http://127.0.0.1:{serve_port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for i in range(5):
+            request = {
+                "id": f"p{i}",
+                "inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [i / 4]}],
+            }
+            assert httpx.post(f"{url}/v2/models/clf/infer", json=request, timeout=10).is_success
+        engine = sa.create_engine(f"sqlite:///{tmp_path / '.driftline' / 'driftline.db'}")
+        query = sa.text("select request_id from prediction_records order by request_id")
+        stored: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(stored) < 5:
+            with engine.connect() as connection:
+                stored = [row[0] for row in connection.execute(query)]
+            time.sleep(0.1)
+        engine.dispose()
+    finally:
+        for process in (serve, sidecar):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    assert stored == [f"p{i}" for i in range(5)]
