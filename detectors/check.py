@@ -36,17 +36,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from detectors import binning
+from detectors._layout import by_column
+from detectors._threads import map_columns
 from detectors._validation import as_columns, present
-from detectors.categorical import CategoryReference
+from detectors.categorical import CategoryReference, contingency
 from detectors.categorical import prepare as prepare_categories
 from detectors.decision import Correction, adjust
 from detectors.errors import InvalidInputError
-from detectors.quality import ColumnQuality, SideQuality, combine, describe, unseen_share_of
+from detectors.quality import ColumnQuality, SideQuality, combine, describe
 from detectors.registry import REGISTRY
 from detectors.results import ColumnTest, MultivariateTest
 from detectors.selection import ColumnInfo, Policy, select
 from detectors.univariate import SortedReference
 from detectors.univariate import prepare as prepare_sorted
+from detectors.univariate._sorted import sort_columns
 
 if TYPE_CHECKING:
     from detectors.multivariate.domain_classifier import DomainReference
@@ -164,15 +167,16 @@ def fit_reference(
     num, cat = _same_rows(num, cat, "reference")
     quality = _describe(num, cat)
     num, cat = _sample(num, cat, sample_limit, seed)
-    num, cat = _finite(num), _finite(cat)
+    num, cat = _finite(num, quality, 0), _finite(cat, quality, num.shape[1])
     domain, fitted_text = _prepare_sections(
-        np.hstack([num, cat]), names[: num.shape[1] + cat.shape[1]], multivariate, text, seed
+        num, cat, names[: num.shape[1] + cat.shape[1]], multivariate, text, seed
     )
+    # Validated above: sort without a second pass over the values (no rows still raises).
     return FittedReference(
         numeric_names=tuple(numeric_names),
         categorical_names=tuple(categorical_names),
         numeric=num,
-        sorted=prepare_sorted(num),
+        sorted=sort_columns(num) if num.shape[0] else prepare_sorted(num),
         categories=prepare_categories(cat),
         quality=quality,
         domain=domain,
@@ -222,10 +226,13 @@ def check(
     num = _block(numeric, reference.numeric_names, "current numeric")
     cat = _block(categorical, reference.categorical_names, "current categorical")
     num, cat = _same_rows(num, cat, "current")
-    quality = combine(reference.quality, _describe(num, cat))
+    current_quality = _describe(num, cat)
+    quality = combine(reference.quality, current_quality)
     num, cat = _sample(num, cat, sample_limit, seed)
-    num, cat = _finite(num), _finite(cat)
     a = len(reference.numeric_names)
+    num, cat = _finite(num, current_quality, 0), _finite(cat, current_quality, a)
+    # The codes column by column (each one contiguous), as an (n, b) Fortran-ordered view.
+    cat = by_column(cat).T
     n_values = _n_values(reference, num, cat)
     n_reference = [*reference.sorted.counts.tolist(), *reference.categories.n.tolist()]
     infos = [
@@ -239,7 +246,7 @@ def check(
     results = _run(reference, num, cat, [c.method for c in choices], n_values)
     adjusted = adjust([np.nan if r.p_value is None else r.p_value for r in results], correction)
     gates = dict(min_effect or {})
-    unseen = unseen_share_of(reference.categories.categories, cat)
+    unseen = _unseen_shares(reference.categories, cat)
     columns = []
     for j, (info, choice, result) in enumerate(zip(infos, choices, results, strict=True)):
         if choice.has_p_value:
@@ -264,7 +271,7 @@ def check(
             )
         )
     share = _share(columns, weights)
-    multivariate, text_drift = _test_sections(reference, np.hstack([num, cat]), text, seed)
+    multivariate, text_drift = _test_sections(reference, num, cat, text, seed)
     return DriftReport(
         columns=tuple(columns),
         drift_share=share,
@@ -278,7 +285,8 @@ def check(
 
 
 def _prepare_sections(
-    rows: NDArray[np.float64],
+    num: NDArray[np.float64],
+    cat: NDArray[np.float64],
     names: list[str],
     multivariate: bool,
     text: Mapping[str, Sequence[str]] | None,
@@ -290,7 +298,9 @@ def _prepare_sections(
     from detectors.multivariate import domain_classifier
     from detectors.multivariate import text as text_drift
 
-    domain = domain_classifier.prepare(rows, names=names, seed=seed) if multivariate else None
+    domain = None
+    if multivariate:
+        domain = domain_classifier.prepare(np.hstack([num, cat]), names=names, seed=seed)
     return domain, tuple(
         (name, text_drift.prepare(docs, seed=seed)) for name, docs in (text or {}).items()
     )
@@ -298,7 +308,8 @@ def _prepare_sections(
 
 def _test_sections(
     reference: FittedReference,
-    rows: NDArray[np.float64],
+    num: NDArray[np.float64],
+    cat: NDArray[np.float64],
     text: Mapping[str, Sequence[str]] | None,
     seed: int,
 ) -> tuple[MultivariateTest | None, tuple[TextDrift, ...]]:
@@ -314,6 +325,7 @@ def _test_sections(
     domain = reference.domain
     found = None
     if domain is not None:
+        rows = np.hstack([num, cat])
         # Pooled out-of-fold AUCs are correlated, so the rank test's p runs small on small
         # samples (about 13 % false alarms at 0.05 with 200 rows a side). There a full
         # relabelling test is affordable and exact.
@@ -386,8 +398,13 @@ def _sample(
     return num[keep], cat[keep]
 
 
-def _finite(array: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Infinities as NaN; the array itself (no copy) when it has none."""
+def _finite(array: NDArray[np.float64], quality: SideQuality, first: int) -> NDArray[np.float64]:
+    """Infinities as NaN; the array itself (no copy) when ``quality`` counted none in it.
+
+    ``quality`` covers every column of the side; ``array``'s start at column ``first``.
+    """
+    if not quality.infinite[first : first + array.shape[1]].any():
+        return array
     infinite = np.isinf(array)
     return np.where(infinite, np.nan, array) if infinite.any() else array
 
@@ -399,6 +416,11 @@ def _describe(num: NDArray[np.float64], cat: NDArray[np.float64]) -> SideQuality
         infinite=np.concatenate([s.infinite for s in sides]),
         constant=np.concatenate([s.constant for s in sides]),
     )
+
+
+def _distinct(column: NDArray[np.float64]) -> int:
+    """Distinct values of a sorted NaN-free column."""
+    return int(np.count_nonzero(column[1:] != column[:-1]) + 1) if column.size else 0
 
 
 def _distinct_union(reference: NDArray[np.float64], current: NDArray[np.float64]) -> int:
@@ -413,9 +435,10 @@ def _n_values(
     When the reference alone has more than ``FEW_VALUES`` distinct values, its own count is
     returned: every selection rule only compares ``n_values`` with 2 and 5.
     """
+    columns = reference.sorted.columns
+    counts = map_columns(_distinct, columns, values=int(reference.sorted.counts.sum()))
     out = []
-    for j, column in enumerate(reference.sorted.columns):
-        distinct = int(np.count_nonzero(np.diff(column)) + 1) if column.size else 0
+    for j, (column, distinct) in enumerate(zip(columns, counts, strict=True)):
         out.append(distinct if distinct > FEW_VALUES else _distinct_union(column, num[:, j]))
     for j, categories in enumerate(reference.categories.categories):
         few = len(categories) <= FEW_VALUES
@@ -448,13 +471,22 @@ def _run(
             raise InvalidInputError(msg)
         path = "categorical" if j >= a else "coded" if as_categories else "numeric"
         groups[(method, path)].append(j)
+    continuous = sorted(
+        j
+        for (method, path), columns in groups.items()
+        if path == "numeric" and _numeric_kind(method) == "continuous"
+        for j in columns
+    )
+    current_sorted = dict(zip(continuous, sort_columns(num, continuous).columns, strict=True))
     results: dict[int, _Result] = {}
     for (method, path), columns in groups.items():
         spec = REGISTRY[method]
         if path == "categorical":
             assert spec.categorical is not None  # checked above
             local = [j - a for j in columns]
-            outcome = spec.categorical(_take_categories(reference.categories, local), cat[:, local])
+            outcome = spec.categorical(
+                _take_categories(reference.categories, local), _some_columns(cat, local)
+            )
             results.update(_split(outcome, columns))
         elif path == "coded":
             assert spec.categorical is not None
@@ -469,10 +501,44 @@ def _run(
                 prepared: object = SortedReference(
                     tuple(reference.sorted.columns[j] for j in columns)
                 )
+                # without rows the test itself refuses the raw block, as it always did
+                current: object = (
+                    SortedReference(tuple(current_sorted[j] for j in columns))
+                    if num.shape[0]
+                    else num[:, columns]
+                )
             else:
                 prepared = binning.fit(reference.numeric[:, columns])
-            results.update(_split(run(prepared, num[:, columns]), columns))
+                current = num[:, columns]
+            results.update(_split(run(prepared, current), columns))
     return [results[j] for j in range(len(methods))]
+
+
+def _some_columns(block: NDArray[np.float64], columns: list[int]) -> NDArray[np.float64]:
+    """``block[:, columns]`` of a Fortran-ordered block, still Fortran-ordered (a view when
+    the columns are a run)."""
+    if columns == list(range(columns[0], columns[-1] + 1)):
+        return block[:, columns[0] : columns[-1] + 1]
+    return np.asarray(block.T[columns].T)
+
+
+def _numeric_kind(method: str) -> str | None:
+    numeric = REGISTRY[method].numeric
+    return None if numeric is None else numeric[0]
+
+
+def _unseen_shares(categories: CategoryReference, cat: NDArray[np.float64]) -> list[float]:
+    """:func:`detectors.quality.unseen_share_of` from the category tables (one bincount each).
+
+    A table lists the reference's categories first, then those only the current window has.
+    """
+    if not categories.width:
+        return []
+    shares = []
+    for known, table in zip(categories.categories, contingency(categories, cat), strict=True):
+        present = int(table[1].sum())
+        shares.append(int(table[1, known.size :].sum()) / present if present else 0.0)
+    return shares
 
 
 def _take_categories(categories: CategoryReference, columns: list[int]) -> CategoryReference:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._layout import map_row_blocks
 from detectors._validation import as_columns, present
 from detectors.errors import InvalidInputError
 
@@ -52,16 +53,41 @@ def _raw(values: ArrayLike, name: str) -> NDArray[np.float64]:
     return as_columns(values, name, min_rows=0, allow_infinite=True)
 
 
-def _constant(array: NDArray[np.float64]) -> NDArray[np.bool_]:
+#: Rows per block of :func:`describe`: 2048 rows of 100 float64 columns are 1.6 MB.
+_BLOCK_ROWS = 2048
+
+
+def _block_stats(
+    array: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Missing and infinite counts, ``fmin`` and ``fmax`` per column, one row block at a time.
+
+    Each statistic is exact whatever the blocks (counts add up, minima and maxima combine),
+    and a block is small enough for its temporaries to stay in cache.
+    """
+    missing = np.zeros(array.shape[1], dtype=np.int64)
+    infinite = np.zeros(array.shape[1], dtype=np.int64)
+    low = np.full(array.shape[1], np.nan)
+    high = np.full(array.shape[1], np.nan)
+    for start in range(0, array.shape[0], _BLOCK_ROWS):
+        block = array[start : start + _BLOCK_ROWS]
+        missing += np.count_nonzero(np.isnan(block), axis=0)
+        infinite += np.count_nonzero(np.isinf(block), axis=0)
+        np.fmin(low, np.fmin.reduce(block, axis=0), out=low)
+        np.fmax(high, np.fmax.reduce(block, axis=0), out=high)
+    return missing, infinite, low, high
+
+
+def _constant(
+    array: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
+) -> NDArray[np.bool_]:
     """No two different finite values in a column (all missing counts as constant).
 
-    ``fmin`` / ``fmax`` skip NaN without temporary copies; only columns holding an
-    infinity need the slower masked pass.
+    ``low`` and ``high`` are the column's ``fmin`` / ``fmax`` (NaN skipped); only columns
+    holding an infinity need the slower masked pass.
     """
     if array.shape[0] == 0:
         return np.ones(array.shape[1], dtype=np.bool_)
-    low = np.fmin.reduce(array, axis=0)
-    high = np.fmax.reduce(array, axis=0)
     infinite = np.isinf(low) | np.isinf(high)
     if infinite.any():
         columns = array[:, infinite]
@@ -69,13 +95,6 @@ def _constant(array: NDArray[np.float64]) -> NDArray[np.bool_]:
         low[infinite] = np.where(finite, columns, np.inf).min(axis=0)
         high[infinite] = np.where(finite, columns, -np.inf).max(axis=0)
     return np.asarray(~(high > low))
-
-
-def _share(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
-    rows = mask.shape[0]
-    if rows == 0:
-        return np.zeros(mask.shape[1])
-    return np.asarray(mask.sum(axis=0) / rows, dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +109,20 @@ class SideQuality:
 def describe(values: ArrayLike, name: str = "values") -> SideQuality:
     """Missing share, infinities and constancy of every column of one side."""
     array = _raw(values, name)
+    rows = array.shape[0]
+    parts = map_row_blocks(_block_stats, array, rows=_BLOCK_ROWS * 16)
+    if parts:
+        missing = np.sum([part[0] for part in parts], axis=0)
+        infinite = np.sum([part[1] for part in parts], axis=0)
+        low = np.fmin.reduce([part[2] for part in parts], axis=0)
+        high = np.fmax.reduce([part[3] for part in parts], axis=0)
+    else:
+        missing = infinite = np.zeros(array.shape[1], dtype=np.int64)
+        low = high = np.full(array.shape[1], np.nan)
     return SideQuality(
-        missing=_share(np.isnan(array)),
-        infinite=np.isinf(array).sum(axis=0).astype(np.int64),
-        constant=_constant(array),
+        missing=missing / rows if rows else np.zeros(array.shape[1]),
+        infinite=infinite.astype(np.int64),
+        constant=_constant(array, low, high),
     )
 
 

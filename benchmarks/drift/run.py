@@ -12,12 +12,13 @@ data as float codes for Driftline). A quarter of the columns drifted: numeric on
 
 Each engine runs in its own process (``run.py --worker ENGINE SIZE``) that generates the data
 itself and reports, as one JSON line: the wall time of the check alone (Driftline:
-``fit_reference`` + ``check`` from numpy arrays; Evidently: ``Dataset.from_pandas`` +
-``Report.run`` from DataFrames already in memory), the peak RSS above the RSS measured once
-the data was generated ("extra memory"; the kernel's peak counter is reset at that moment so
-the data generation's own peak cannot hide the check's), the size of the two frames, and the
-columns the engine flagged. Each worker has a time limit; a worker that exceeds it is killed
-and reported as timed out.
+``fit_reference`` + ``check`` from numpy arrays, and each of the two apart, since a scheduled
+check fits its reference once and then pays only ``check`` per window; Evidently:
+``Dataset.from_pandas`` + ``Report.run`` from DataFrames already in memory), the peak RSS
+above the RSS measured once the data was generated ("extra memory"; the kernel's peak counter
+is reset at that moment so the data generation's own peak cannot hide the check's), the size
+of the two frames, and the columns the engine flagged. Each worker has a time limit; a worker
+that exceeds it is killed and reported as timed out.
 """
 
 from __future__ import annotations
@@ -167,16 +168,21 @@ def worker(engine: str, size: str) -> dict[str, Any]:
     # Driftline's check is cheap to repeat: report its best of REPEATS runs (the least
     # noisy estimate on a shared machine); Evidently's is measured once.
     seconds = math.inf
+    phases: dict[str, float] = {}
     for _ in range(REPEATS if engine.startswith("driftline") else 1):
         start = time.perf_counter()
-        outcome = run(inputs)
+        outcome, timings = run(inputs)
         seconds = min(seconds, time.perf_counter() - start)
+        for phase, spent in timings.items():
+            phases[phase] = min(phases.get(phase, math.inf), spent)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     flagged = flagged_columns(engine, outcome)
     return {
         "engine": engine,
         "size": size,
         "seconds": seconds,
+        "fit_seconds": phases.get("fit"),
+        "check_seconds": phases.get("check"),
         "extra_mb": (peak - baseline) / MIB,
         "frames_mb": frames / MIB,
         "peak_reset": peak_reset,
@@ -197,15 +203,19 @@ def driftline(sample_limit: int | None) -> tuple[Any, Any]:
         frames = sum(a.nbytes for side in ("reference", "current") for a in inputs[side])
         return inputs, frames
 
-    def run(inputs: dict[str, Any]) -> Any:
+    def run(inputs: dict[str, Any]) -> tuple[Any, dict[str, float]]:
         numeric_names, categorical_names = inputs["names"]
+        start = time.perf_counter()
         fitted = fit_reference(
             *inputs["reference"],
             numeric_names=numeric_names,
             categorical_names=categorical_names,
             sample_limit=sample_limit,
         )
-        return check(fitted, *inputs["current"], sample_limit=sample_limit)
+        fitted_at = time.perf_counter()
+        report = check(fitted, *inputs["current"], sample_limit=sample_limit)
+        done = time.perf_counter()
+        return report, {"fit": fitted_at - start, "check": done - fitted_at}
 
     return prepare, run
 
@@ -241,12 +251,13 @@ def evidently() -> tuple[Any, Any]:
         frames += sum(sys.getsizeof(label) for label in labels)
         return {"reference": reference, "current": current, "definition": definition}, frames
 
-    def run(inputs: dict[str, Any]) -> Any:
+    def run(inputs: dict[str, Any]) -> tuple[Any, dict[str, float]]:
         definition = inputs["definition"]
-        return Report([DataDriftPreset()]).run(
+        report = Report([DataDriftPreset()]).run(
             Dataset.from_pandas(inputs["current"], data_definition=definition),
             Dataset.from_pandas(inputs["reference"], data_definition=definition),
         )
+        return report, {}
 
     return prepare, run
 
@@ -276,6 +287,9 @@ class Result:
     engine: str
     size: str
     seconds: float | None = None
+    #: Driftline only: best ``fit_reference`` and best ``check`` time over the repeats.
+    fit_seconds: float | None = None
+    check_seconds: float | None = None
     extra_mb: float | None = None
     frames_mb: float | None = None
     peak_reset: bool = True
@@ -358,8 +372,12 @@ def targets(driftline: Result, speed: float | None, how: str) -> str:
             note = f", {how}" if how else ""
             verdicts.append(f"{'PASS' if ok else 'FAIL'} (>= {SPEED_UP:g}x faster{note})")
     if driftline.size in SECONDS:
-        ok = driftline.seconds < SECONDS[driftline.size]
-        verdicts.append(f"{'PASS' if ok else 'FAIL'} (< {SECONDS[driftline.size]:g} s)")
+        limit = SECONDS[driftline.size]
+        ok = driftline.seconds < limit
+        verdicts.append(f"{'PASS' if ok else 'FAIL'} (fit + check < {limit:g} s)")
+        if driftline.check_seconds is not None:
+            ok = driftline.check_seconds < limit
+            verdicts.append(f"{'PASS' if ok else 'FAIL'} (check alone < {limit:g} s)")
     assert driftline.extra_mb is not None
     assert driftline.frames_mb is not None
     ok = driftline.extra_mb <= MEMORY_RATIO * driftline.frames_mb
@@ -380,10 +398,10 @@ def found(result: Result) -> str:
 
 def table(results: list[Result], sizes: list[str]) -> str:
     lines = [
-        "| size (rows x columns) | engine | seconds | speed-up vs Evidently "
-        "| extra peak memory (MB) | frames (MB) | memory ratio | drifted found / true "
-        "| targets |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| size (rows x columns) | engine | seconds | fit_reference (s) | check (s) "
+        "| speed-up vs Evidently | extra peak memory (MB) | frames (MB) | memory ratio "
+        "| drifted found / true | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size in sizes:
         evidently = next(r for r in results if r.size == size and r.engine == "evidently")
@@ -405,8 +423,10 @@ def table(results: list[Result], sizes: list[str]) -> str:
                 frames = f"{result.frames_mb:,.0f}"
                 ratio = f"{result.extra_mb / result.frames_mb:.2f}"
             is_driftline = result.engine != "evidently"
+            fit = "" if result.fit_seconds is None else f"{result.fit_seconds:,.2f}"
+            alone = "" if result.check_seconds is None else f"{result.check_seconds:,.2f}"
             lines.append(
-                f"| {label(size)} | {ENGINE_LABELS[result.engine]} | {seconds} "
+                f"| {label(size)} | {ENGINE_LABELS[result.engine]} | {seconds} | {fit} | {alone} "
                 f"| {text if is_driftline else ''} | {memory} | {frames} | {ratio} "
                 f"| {found(result)} | {targets(result, value, how) if is_driftline else ''} |"
             )
@@ -492,8 +512,10 @@ def main() -> None:
             "Driftline's check (`fit_reference` + `check`, default policy: normed Wasserstein "
             "and Jensen-Shannon at these sizes) against Evidently's `DataDriftPreset` "
             "(`Dataset.from_pandas` + `Report.run`) on identical synthetic frames, each engine "
-            f"in its own process; Driftline's seconds are the best of {REPEATS} runs, Evidently's "
-            "a single run. 3/4 numeric columns, 1/4 categorical (8-20 categories), "
+            f"in its own process; Driftline's seconds are the best of {REPEATS} runs (fit + "
+            "check; then the best `fit_reference` and the best `check` apart: a scheduled check "
+            "fits once and pays only `check` per window), Evidently's a single run. "
+            "3/4 numeric columns, 1/4 categorical (8-20 categories), "
             f"1/4 drifted (numeric: +{SHIFT:g} std; categorical: {MIX:.0%} of the mass moved to "
             "the reversed shares); reference and current the same size. Extra peak memory: "
             "peak RSS during the check minus the RSS once the data was in memory; frames: "

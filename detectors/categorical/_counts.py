@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._layout import by_column, map_row_blocks
 from detectors._validation import as_columns, check_same_width, present
 from detectors.errors import InvalidInputError
 
@@ -29,6 +30,8 @@ __all__ = [
 
 _Array = TypeVar("_Array", bound=NDArray[Any])
 
+#: Rows per block of the integrality check (its temporaries stay in cache).
+_BLOCK_ROWS = 16_384
 #: Codes below this bound (or below the sample size) are counted densely by ``bincount``.
 _DENSE_CODES = 1 << 16
 
@@ -78,16 +81,22 @@ def codes(values: ArrayLike, name: str) -> NDArray[np.float64]:
         value (the message names the column).
     """
     array = as_columns(values, name)
-    fractional = array != np.trunc(array)
-    fractional &= ~np.isnan(array)
+    fractional = np.any(map_row_blocks(_fractional, array, rows=_BLOCK_ROWS), axis=0)
     if fractional.any():
-        column = int(np.flatnonzero(fractional.any(axis=0))[0])
+        column = int(np.flatnonzero(fractional)[0])
         msg = (
             f"{name}: column {column} holds a non-integral value; categorical codes must be "
             f"integers (stored as float64, NaN for missing)"
         )
         raise InvalidInputError(msg)
     return array
+
+
+def _fractional(block: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Per column of a block of rows: holds a non-integral value (NaN is not one)."""
+    fractional = block != np.trunc(block)
+    fractional &= ~np.isnan(block)
+    return np.asarray(fractional.any(axis=0))
 
 
 def prepare(reference: ArrayLike) -> CategoryReference:
@@ -115,11 +124,13 @@ def prepare(reference: ArrayLike) -> CategoryReference:
     >>> fitted.categories[0].tolist(), fitted.counts[0].tolist(), fitted.n.tolist()
     ([1.0, 2.0], [1, 2], [3, 2])
     """
-    array = np.asfortranarray(codes(reference, "reference"))
+    array = codes(reference, "reference")
     categories: list[NDArray[np.float64]] = []
     counts: list[NDArray[np.int64]] = []
-    for column in array.T:
-        values, tally = np.unique(present(column), return_counts=True)
+    none = np.empty(0)
+    for column in by_column(array):
+        # the tally against no known category is np.unique(..., return_counts=True)
+        _, values, tally = _tally(none, present(column))
         categories.append(_read_only(values.astype(np.float64)))
         counts.append(_read_only(tally.astype(np.int64)))
     n = np.array([tally.sum() for tally in counts], dtype=np.int64)
@@ -154,7 +165,7 @@ def contingency(prepared: CategoryReference, current: ArrayLike) -> list[NDArray
     """
     array = codes(current, "current")
     check_same_width(np.empty((0, prepared.width)), array)
-    array = np.asfortranarray(array)
+    array = array if array.flags.f_contiguous else by_column(array).T
     return [
         _table(categories, counts, present(column))
         for categories, counts, column in zip(
@@ -240,15 +251,21 @@ def _table(
     categories: NDArray[np.float64], counts: NDArray[np.int64], values: NDArray[np.float64]
 ) -> NDArray[np.int64]:
     """The ``(2, c)`` table of one column (see :func:`contingency`)."""
-    if values.size and values.min() >= 0 and values.max() < max(_DENSE_CODES, values.size):
-        seen, new, new_counts = _tally_dense(categories, values)
-    else:
-        seen, new, new_counts = _tally_sparse(categories, values)
+    seen, new, new_counts = _tally(categories, values)
     table = np.zeros((2, categories.size + new.size), dtype=np.int64)
     table[0, : categories.size] = counts
     table[1, : categories.size] = seen
     table[1, categories.size :] = new_counts
     return table[:, table.any(axis=0)]
+
+
+def _tally(
+    categories: NDArray[np.float64], values: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Counts of ``values`` in ``categories``, then the other categories and their counts."""
+    if values.size and values.min() >= 0 and values.max() < max(_DENSE_CODES, values.size):
+        return _tally_dense(categories, values)
+    return _tally_sparse(categories, values)
 
 
 def _tally_dense(

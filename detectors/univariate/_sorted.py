@@ -11,15 +11,17 @@ Missing values (NaN) are dropped per column, so columns may keep different numbe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._layout import by_column
 from detectors._threads import map_columns, workers
 from detectors._validation import as_columns, check_same_width
 
-__all__ = ["Pooled", "SortedReference", "pool", "prepare", "sorted_pair"]
+__all__ = ["Pooled", "SortedReference", "pool", "prepare", "sort_columns", "sorted_pair"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +79,12 @@ def prepare(reference: ArrayLike) -> SortedReference:
 
 
 def sorted_pair(
-    reference: ArrayLike | SortedReference, current: ArrayLike
+    reference: ArrayLike | SortedReference, current: ArrayLike | SortedReference
 ) -> tuple[SortedReference, SortedReference]:
     """Validate both inputs and return them with every column sorted and NaN dropped.
+
+    Either side may already be sorted (a :class:`SortedReference`), as a drift check that
+    sorts the whole current window once hands it over.
 
     Raises
     ------
@@ -88,13 +93,28 @@ def sorted_pair(
         widths differ.
     """
     fitted = reference if isinstance(reference, SortedReference) else prepare(reference)
-    current_array = as_columns(current, "current", min_rows=1)
-    check_same_width(np.empty((0, fitted.width)), current_array)
-    return fitted, _sort_columns(current_array)
+    if isinstance(current, SortedReference):
+        ordered = current
+    else:
+        ordered = _sort_columns(as_columns(current, "current", min_rows=1))
+    check_same_width(np.empty((0, fitted.width)), np.empty((0, ordered.width)))
+    return fitted, ordered
 
 
-def _sort_columns(array: NDArray[np.float64]) -> SortedReference:
-    ordered = np.array(array.T, order="C", copy=True)  # a row per column; never the caller's
+def sort_columns(
+    array: NDArray[np.float64], columns: Sequence[int] | None = None
+) -> SortedReference:
+    """``array[:, columns]`` (NaN-as-missing float64, no infinities) sorted column by column.
+
+    The unvalidated fast path of :func:`prepare`, for callers that validated ``array``.
+    """
+    return _sort_columns(array, columns)
+
+
+def _sort_columns(
+    array: NDArray[np.float64], columns: Sequence[int] | None = None
+) -> SortedReference:
+    ordered = by_column(array, columns)  # a row per column; never the caller's
     # NaN sorts last; blocks of columns sort on threads (numpy releases the GIL)
     blocks = np.array_split(np.arange(ordered.shape[0]), max(1, min(workers(), ordered.shape[0])))
     map_columns(
@@ -103,8 +123,10 @@ def _sort_columns(array: NDArray[np.float64]) -> SortedReference:
         values=ordered.size,
     )
     ordered.flags.writeable = False  # the column views below inherit it
-    counts = array.shape[0] - np.count_nonzero(np.isnan(array), axis=0)
-    return SortedReference(tuple(ordered[j, :count] for j, count in enumerate(counts.tolist())))
+    # NaN sorts last, so a column's values end where its first NaN is
+    return SortedReference(
+        tuple(row[: int(np.searchsorted(row, np.nan, side="left"))] for row in ordered)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +169,12 @@ class Pooled:
 
 
 def pool(reference: NDArray[np.float64], current: NDArray[np.float64]) -> Pooled:
-    """Merge two ascending, NaN-free columns in linear time (two ``searchsorted`` calls)."""
-    n, m = reference.size, current.size
-    at_reference = np.arange(n) + np.searchsorted(current, reference, side="left")
-    at_current = np.arange(m) + np.searchsorted(reference, current, side="right")
-    values = np.empty(n + m, dtype=np.float64)
-    values[at_reference] = reference
-    values[at_current] = current
-    from_reference = np.zeros(n + m, dtype=np.bool_)
-    from_reference[at_reference] = True
-    return Pooled(values, from_reference)
+    """Merge two ascending, NaN-free columns in linear time.
+
+    A stable argsort of the two runs placed end to end is a single merge (numpy's stable sort
+    is a timsort, which finds both runs), and keeps reference values first among ties.
+    """
+    n = reference.size
+    both = np.concatenate([reference, current])
+    order = np.argsort(both, kind="stable")
+    return Pooled(both[order], order < n)

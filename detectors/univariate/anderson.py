@@ -47,7 +47,9 @@ P_VALUE_FLOOR = 0.001
 P_VALUE_CAP = 0.25
 
 
-def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTest:
+def test(
+    reference: ArrayLike | SortedReference, current: ArrayLike | SortedReference
+) -> ColumnTest:
     """Anderson–Darling two-sample test of every column of ``current`` against ``reference``.
 
     Parameters
@@ -55,7 +57,8 @@ def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTe
     reference
         ``(n, m)`` reference sample, or its :func:`prepare` result. 1-D means one column.
     current
-        ``(k, m)`` current sample. NaN values are dropped per column on both sides.
+        ``(k, m)`` current sample, or its :func:`prepare` result (a drift check sorts the
+        whole window once). NaN values are dropped per column on both sides.
 
     Returns
     -------

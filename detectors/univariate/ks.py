@@ -40,7 +40,9 @@ __all__ = ["EXACT_MAX_SIZE", "SortedReference", "prepare", "test"]
 EXACT_MAX_SIZE = 10_000
 
 
-def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTest:
+def test(
+    reference: ArrayLike | SortedReference, current: ArrayLike | SortedReference
+) -> ColumnTest:
     """Two-sample Kolmogorov–Smirnov test of every column of ``current`` against ``reference``.
 
     Parameters
@@ -48,7 +50,8 @@ def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTe
     reference
         ``(n, m)`` reference sample, or its :func:`prepare` result. 1-D means one column.
     current
-        ``(k, m)`` current sample. NaN values are dropped per column on both sides.
+        ``(k, m)`` current sample, or its :func:`prepare` result (a drift check sorts the
+        whole window once). NaN values are dropped per column on both sides.
 
     Returns
     -------

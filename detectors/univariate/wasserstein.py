@@ -20,12 +20,14 @@ A column with no values on either side gets NaN.
 
 from __future__ import annotations
 
+from queue import SimpleQueue
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from detectors._threads import map_columns
+from detectors._threads import map_columns, workers
 from detectors.results import ColumnTest
-from detectors.univariate._sorted import SortedReference, pool, prepare, sorted_pair
+from detectors.univariate._sorted import SortedReference, prepare, sorted_pair
 
 __all__ = ["STD_FLOOR", "SortedReference", "prepare", "test", "test_raw"]
 
@@ -33,7 +35,9 @@ __all__ = ["STD_FLOOR", "SortedReference", "prepare", "test", "test_raw"]
 STD_FLOOR = 0.001
 
 
-def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTest:
+def test(
+    reference: ArrayLike | SortedReference, current: ArrayLike | SortedReference
+) -> ColumnTest:
     """Normed Wasserstein-1 distance of every column: W / max(std(reference), 0.001).
 
     Parameters
@@ -41,7 +45,8 @@ def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTe
     reference
         ``(n, m)`` reference sample, or its :func:`prepare` result. 1-D means one column.
     current
-        ``(k, m)`` current sample. NaN values are dropped per column on both sides.
+        ``(k, m)`` current sample, or its :func:`prepare` result (a drift check sorts the
+        whole window once). NaN values are dropped per column on both sides.
 
     Returns
     -------
@@ -70,14 +75,18 @@ def test(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTe
     """
     fitted, ordered = sorted_pair(reference, current)
     raw = _distances(fitted, ordered)
-    scale = np.array([column.std() if column.size else np.nan for column in fitted.columns])
+    scale = np.array(
+        map_columns(_scale, fitted.columns, values=int(fitted.counts.sum())), dtype=np.float64
+    )
     normed = raw / np.maximum(scale, STD_FLOOR)
     return ColumnTest(
         "wasserstein_normed", normed, None, normed.copy(), fitted.counts, ordered.counts
     )
 
 
-def test_raw(reference: ArrayLike | SortedReference, current: ArrayLike) -> ColumnTest:
+def test_raw(
+    reference: ArrayLike | SortedReference, current: ArrayLike | SortedReference
+) -> ColumnTest:
     """Wasserstein-1 distance of every column, in the units of the data.
 
     Parameters
@@ -85,7 +94,8 @@ def test_raw(reference: ArrayLike | SortedReference, current: ArrayLike) -> Colu
     reference
         ``(n, m)`` reference sample, or its :func:`prepare` result. 1-D means one column.
     current
-        ``(k, m)`` current sample. NaN values are dropped per column on both sides.
+        ``(k, m)`` current sample, or its :func:`prepare` result (a drift check sorts the
+        whole window once). NaN values are dropped per column on both sides.
 
     Returns
     -------
@@ -117,22 +127,70 @@ def test_raw(reference: ArrayLike | SortedReference, current: ArrayLike) -> Colu
     return ColumnTest("wasserstein", raw, None, raw.copy(), fitted.counts, ordered.counts)
 
 
+class _Scratch:
+    """One thread's work arrays for :func:`_distance`, for pooled samples of up to ``size``.
+
+    Fresh multi-megabyte temporaries cost page faults that threads of one process take in
+    turn; reusing these keeps the column loop from waiting on them.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.values = np.empty(size)
+        self.float_a = np.empty(size)
+        self.float_b = np.empty(size)
+        self.from_reference = np.empty(size, dtype=np.bool_)
+        self.positions = np.arange(1, size + 1, dtype=np.int64)
+
+
 def _distances(fitted: SortedReference, ordered: SortedReference) -> NDArray[np.float64]:
     pairs = list(zip(fitted.columns, ordered.columns, strict=True))
+    size = max((r.size + c.size for r, c in pairs), default=0)
+    free: SimpleQueue[_Scratch] = SimpleQueue()
+    for _ in range(workers()):
+        free.put(_Scratch(size))  # pages are only mapped where a thread writes
+
+    def one(pair: tuple[NDArray[np.float64], NDArray[np.float64]]) -> float:
+        if not (pair[0].size and pair[1].size):
+            return np.nan
+        scratch = free.get()
+        try:
+            return _distance(*pair, scratch)
+        finally:
+            free.put(scratch)
+
     values = int(fitted.counts.sum() + ordered.counts.sum())
-    return np.array(
-        map_columns(
-            lambda pair: _distance(*pair) if pair[0].size and pair[1].size else np.nan,
-            pairs,
-            values=values,
-        ),
-        dtype=np.float64,
-    )
+    return np.array(map_columns(one, pairs, values=values), dtype=np.float64)
 
 
-def _distance(reference: NDArray[np.float64], current: NDArray[np.float64]) -> float:
-    pooled = pool(reference, current)
-    below_reference = pooled.reference_counts()[:-1]
-    below_current = np.arange(1, pooled.values.size) - below_reference
-    gaps = np.abs(below_reference / reference.size - below_current / current.size)
-    return float(np.dot(gaps, np.diff(pooled.values)))
+def _scale(column: NDArray[np.float64]) -> float:
+    return float(column.std()) if column.size else np.nan
+
+
+def _distance(
+    reference: NDArray[np.float64], current: NDArray[np.float64], scratch: _Scratch
+) -> float:
+    """Σ |F_ref - F_cur| × gap over the pooled values, into ``scratch``'s arrays.
+
+    The pooled sample is :func:`detectors.univariate._sorted.pool`'s (a stable merge); every
+    elementwise step and the final ``dot`` are those of scipy's formula, so the sum is the
+    same to the last bit whatever the buffers.
+    """
+    n, m = reference.size, current.size
+    size = n + m
+    values = scratch.values[:size]
+    both = np.concatenate([reference, current], out=scratch.float_a[:size])
+    order = np.argsort(both, kind="stable")  # one merge of the two sorted runs
+    np.take(both, order, out=values)
+    from_reference = np.less(order, n, out=scratch.from_reference[:size])
+    del order
+    # reference and current values at or before each pooled position but the last
+    below_reference = scratch.float_a[: size - 1].view(np.int64)
+    np.cumsum(from_reference[:-1], dtype=np.int64, out=below_reference)
+    below_current = scratch.float_b[: size - 1].view(np.int64)
+    np.subtract(scratch.positions[: size - 1], below_reference, out=below_current)
+    gaps = np.divide(below_reference, n, out=below_reference.view(np.float64))
+    share_current = np.divide(below_current, m, out=below_current.view(np.float64))
+    gaps -= share_current
+    np.abs(gaps, out=gaps)
+    steps = np.subtract(values[1:], values[:-1], out=share_current)
+    return float(np.dot(gaps, steps))
