@@ -162,24 +162,18 @@ class Collector:
 
     def _spool_loop(self) -> None:
         while not (self._stopping.is_set() and self._queue.empty()):
-            try:
-                first = self._queue.get(timeout=self._idle)
-            except queue.Empty:
-                continue
-            sources = [first]
-            # Gather for a moment: one larger append (one fsync) costs the server's process
-            # far less than many small ones.
-            until = time.monotonic() + self._flush
+            # Sleep, then take everything queued: a consumer woken by every put would fight
+            # the inference server's event loop for the GIL once per batch, and one larger
+            # append (one fsync) costs far less than many small ones.
+            self._stopping.wait(self._flush)
+            sources: list[RecordSource] = []
             while len(sources) < _MAX_SOURCES_PER_APPEND:
-                remaining = until - time.monotonic()
                 try:
-                    sources.append(
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0 and not self._stopping.is_set()
-                        else self._queue.get_nowait()
-                    )
+                    sources.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if not sources:
+                continue
             try:
                 self._spool_sources(sources)
             except Exception:  # process boundary: the spooler must survive any one batch

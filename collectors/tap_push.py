@@ -28,7 +28,15 @@ from prometheus_client import CollectorRegistry, Counter
 from collectors._buffers import describe, pack, unpack
 from collectors.tap import Tapped
 
-__all__ = ["DecodedTapped", "PushTap", "decode_tapped", "encode_tapped", "split_frames"]
+__all__ = [
+    "DecodedTapped",
+    "PushTap",
+    "decode_tapped",
+    "encode_tapped",
+    "join_frames",
+    "merge_tapped",
+    "split_frames",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +115,56 @@ def decode_tapped(data: bytes | memoryview) -> DecodedTapped:
         raise ValueError(f"malformed tapped batch: {error!r}") from None
 
 
+def merge_tapped(batches: list[Tapped]) -> list[Tapped | DecodedTapped]:
+    """Join consecutive batches of one model version with the same columns and outputs."""
+    merged: list[Tapped | DecodedTapped] = []
+    run: list[Tapped] = []
+    for batch in batches:
+        if run and _signature(run[0]) != _signature(batch):
+            merged.append(_join(run))
+            run = []
+        run.append(batch)
+    if run:
+        merged.append(_join(run))
+    return merged
+
+
+def _signature(batch: Tapped) -> tuple[object, ...]:
+    features = batch.features
+    return (
+        batch.model,
+        batch.version,
+        tuple(batch.feature_names),
+        tuple(sorted(batch.roles.items())),
+        None if features is None else (features.dtype.kind == "O", features.shape[1:]),
+        tuple(
+            (name, value.dtype.kind == "O", value.shape[1:])
+            for name, value in batch.outputs.items()
+        ),
+    )
+
+
+def _join(run: list[Tapped]) -> Tapped | DecodedTapped:
+    if len(run) == 1:
+        return run[0]
+    first = run[0]
+    features = first.features
+    return DecodedTapped(
+        model=first.model,
+        version=first.version,
+        request_ids=[rid for batch in run for rid in batch.request_ids],
+        row_counts=np.concatenate([batch.row_counts for batch in run]),
+        features=None if features is None else np.concatenate([b.features for b in run]),
+        feature_names=list(first.feature_names),
+        outputs={name: np.concatenate([b.outputs[name] for b in run]) for name in first.outputs},
+        received_at=np.concatenate([batch.received_at for batch in run]),
+        latency_seconds=np.concatenate([batch.latency_seconds for batch in run]),
+        statuses=[status for batch in run for status in batch.statuses],
+        errors=[error for batch in run for error in batch.errors],
+        roles=dict(first.roles),
+    )
+
+
 def _array(value: Any, spec: dict[str, Any] | None) -> NDArray[Any] | None:
     if value is None or isinstance(value, np.ndarray):
         return value
@@ -152,7 +210,8 @@ class PushTap:
         registry: CollectorRegistry,
         token: str | None = None,
         queue_batches: int = 10_000,
-        max_batches_per_request: int = 512,
+        max_batches_per_request: int = 4096,
+        gather_seconds: float = 0.2,
         timeout_seconds: float = 10.0,
     ) -> None:
         self._url = url.rstrip("/") + "/v1/tap"
@@ -161,6 +220,7 @@ class PushTap:
             self._headers["authorization"] = f"Bearer {token}"
         self._queue: queue.Queue[Tapped] = queue.Queue(maxsize=queue_batches)
         self._most = max_batches_per_request
+        self._gather = gather_seconds
         self._timeout = timeout_seconds
         self._stopping = threading.Event()
         self._sent = Counter(
@@ -202,7 +262,7 @@ class PushTap:
                     if not pending:
                         continue
                 try:
-                    body = join_frames([encode_tapped(batch) for batch in pending])
+                    body = join_frames([encode_tapped(batch) for batch in merge_tapped(pending)])
                     answer = client.post(self._url, content=body, headers=self._headers)
                     answer.raise_for_status()
                 except httpx.HTTPError as error:
@@ -223,10 +283,13 @@ class PushTap:
                 backoff = 0.1
 
     def _take(self) -> list[Tapped]:
-        try:
-            batches = [self._queue.get(timeout=0.05)]
-        except queue.Empty:
-            return []
+        """Everything queued, after sleeping ``gather_seconds``.
+
+        The thread sleeps instead of waiting on the queue: a consumer woken by every
+        ``put`` would fight the event loop for the GIL once per batch.
+        """
+        self._stopping.wait(self._gather)
+        batches: list[Tapped] = []
         while len(batches) < self._most:
             try:
                 batches.append(self._queue.get_nowait())

@@ -64,3 +64,18 @@ def test_frames_split_back_and_bad_bodies_are_refused() -> None:
         split_frames(join_frames(frames)[:-1])
     with pytest.raises(ValueError, match="bad magic"):
         decode_tapped(b"XXXX" + frames[0][4:])
+
+
+def test_batches_of_one_model_merge_into_one_and_others_stay_apart() -> None:
+    from collectors.tap_push import merge_tapped
+
+    ok, failed = tapped(), tapped(failed=True)
+    merged = merge_tapped([ok, ok, failed, failed, ok])
+    assert [len(m.request_ids) for m in merged] == [4, 4, 2]
+    joined = merged[0]
+    assert list(joined.request_ids) == ["a", "b", "a", "b"]
+    assert joined.features is not None
+    assert joined.features.shape == (6, 2)
+    assert joined.outputs["p"].shape == (6, 2)
+    decoded = decode_tapped(encode_tapped(joined))
+    np.testing.assert_array_equal(decoded.row_counts, [1, 2, 1, 2])
