@@ -15,24 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from serving.errors import ModelOutputError, RuntimeLoadError
+from serving.protocol.datatypes import DATATYPES as PROTOCOL_DATATYPES
 from serving.runtimes.base import OutputRole, TensorSpec
 
 __all__ = ["DATATYPES", "ROLES", "check_roles", "conform", "datatype_of"]
 
 DATATYPES: Mapping[str, np.dtype[Any] | None] = {
-    "BOOL": np.dtype(np.bool_),
-    "INT8": np.dtype(np.int8),
-    "INT16": np.dtype(np.int16),
-    "INT32": np.dtype(np.int32),
-    "INT64": np.dtype(np.int64),
-    "UINT8": np.dtype(np.uint8),
-    "UINT16": np.dtype(np.uint16),
-    "UINT32": np.dtype(np.uint32),
-    "UINT64": np.dtype(np.uint64),
-    "FP16": np.dtype(np.float16),
-    "FP32": np.dtype(np.float32),
-    "FP64": np.dtype(np.float64),
-    "BYTES": None,
+    name: None if name == "BYTES" else dtype for name, dtype in PROTOCOL_DATATYPES.items()
 }
 """OIP datatype → the numpy dtype of its arrays; ``BYTES`` arrays hold ``str`` or ``bytes``
 (numpy ``U``, ``S`` or object dtype)."""
