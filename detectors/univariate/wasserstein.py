@@ -172,10 +172,17 @@ def _distance(
     """Σ |F_ref - F_cur| × gap over the pooled values, into ``scratch``'s arrays.
 
     The pooled sample is :func:`detectors.univariate._sorted.pool`'s (a stable merge); every
-    elementwise step and the final ``dot`` are those of scipy's formula, so the sum is the
-    same to the last bit whatever the buffers.
+    elementwise step and the final ``dot`` are those of scipy's formula, so for unequal sizes
+    the sum is the same to the last bit whatever the buffers.
     """
     n, m = reference.size, current.size
+    if n == m:
+        # Equal sizes: the optimal coupling pairs the i-th smallest values, so the distance
+        # is the mean gap between the sorted columns: one pass instead of a merge. It agrees
+        # with scipy's cdf formula to rounding (a few ulp), not to the last bit.
+        gaps = np.subtract(reference, current, out=scratch.float_a[:n])
+        np.abs(gaps, out=gaps)
+        return float(gaps.sum() / n)
     size = n + m
     values = scratch.values[:size]
     both = np.concatenate([reference, current], out=scratch.float_a[:size])

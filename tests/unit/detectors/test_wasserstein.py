@@ -185,3 +185,12 @@ def test_row_order_and_preparation_do_not_matter(pair: Pair, seed: int) -> None:
         )
         fitted = function(prepare(reference), current)
         np.testing.assert_array_equal(fitted.statistic, whole.statistic)
+
+
+def test_equal_sizes_take_the_sorted_pairs_path_and_agree_with_scipy() -> None:
+    rng = np.random.default_rng(7)
+    reference = rng.integers(0, 4, size=(500, 3)).astype(float)  # ties across the samples
+    current = rng.normal(size=(500, 3)).round(1)
+    result = wasserstein.test_raw(reference, current)
+    expected = [scipy.stats.wasserstein_distance(reference[:, j], current[:, j]) for j in range(3)]
+    np.testing.assert_allclose(result.statistic, expected, rtol=1e-12, atol=0)
