@@ -47,5 +47,5 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> Engine:
     except BaseException:
         engine.dispose()
         raise
-    logger.info("database %s ready", display_url(engine.url))
+    logger.debug("database %s ready", display_url(engine.url))
     return engine
