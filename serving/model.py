@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from numpy.typing import NDArray
 from serving.config import ModelConfig
 from serving.errors import InvalidRequestError, RuntimeLoadError
 from serving.runtimes.base import Runtime
+from serving.runtimes.python import import_attribute
 
 __all__ = ["LoadedModel", "resolve_callable"]
 
@@ -88,18 +88,7 @@ class LoadedModel:
 
 def resolve_callable(reference: str, *, what: str) -> Any:
     """Import ``package.module:attribute`` and return the attribute, which must be callable."""
-    module_name, _, attribute = reference.partition(":")
-    if not module_name or not attribute:
-        raise RuntimeLoadError(f"{what}: expected 'package.module:function', got {reference!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise RuntimeLoadError(f"{what}: cannot import {module_name!r}: {error}") from None
-    target: Any = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise RuntimeLoadError(f"{what}: {module_name!r} has no attribute {attribute!r}")
-        target = getattr(target, part)
+    target = import_attribute(reference, what=f"{what} {reference!r}")
     if not callable(target):
-        raise RuntimeLoadError(f"{what}: {reference!r} is not callable")
+        raise RuntimeLoadError(f"{what} {reference!r}: not callable")
     return target

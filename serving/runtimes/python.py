@@ -31,7 +31,7 @@ from serving.runtimes.base import OutputRole, Runtime, TensorSpec
 from serving.runtimes.outputs import check_roles, conform
 from serving.runtimes.sklearn import SklearnRuntime
 
-__all__ = ["PythonRuntime", "resolve_model"]
+__all__ = ["PythonRuntime", "import_attribute", "resolve_model"]
 
 _DEFAULT_OUTPUTS = (TensorSpec("predict", "FP64", (-1,)),)
 
@@ -148,6 +148,42 @@ class _Function(Runtime):
         }
 
 
+def import_attribute(reference: str, *, what: str) -> Any:
+    """The object ``package.module:attribute`` names (dotted attributes allowed).
+
+    Raises
+    ------
+    RuntimeLoadError
+        When the reference is malformed, the module cannot be imported or the attribute does
+        not exist; the message starts with ``what``.
+    """
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise RuntimeLoadError(
+            f"{what}: expected 'package.module:attribute', such as 'my_models.churn:model'"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        raise RuntimeLoadError(
+            f"{what}: cannot import module {module_name!r} ({error}); "
+            "install the package that provides it or put its folder on PYTHONPATH"
+        ) from error
+    except Exception as error:  # the module's own code ran and failed: report, do not crash
+        raise RuntimeLoadError(
+            f"{what}: importing {module_name!r} failed: {type(error).__name__}: {error}"
+        ) from error
+    target: Any = module
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise RuntimeLoadError(
+                f"{what}: module {module_name!r} has no attribute {attribute!r}"
+            ) from None
+    return target
+
+
 def resolve_model(reference: str) -> Any:
     """The object ``package.module:attribute`` names, called first if it is a factory.
 
@@ -160,37 +196,13 @@ def resolve_model(reference: str) -> Any:
         When the reference is malformed, the module cannot be imported, the attribute does
         not exist or the factory fails.
     """
-    module_name, _, attribute = reference.partition(":")
-    if not module_name or not attribute:
-        raise RuntimeLoadError(
-            f"python model {reference!r}: expected 'package.module:attribute', "
-            "such as 'my_models.churn:model'"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        raise RuntimeLoadError(
-            f"python model {reference!r}: cannot import module {module_name!r} ({error}); "
-            "install the package that provides it or put its folder on PYTHONPATH"
-        ) from error
-    except Exception as error:  # the module's own code ran and failed: report, do not crash
-        raise RuntimeLoadError(
-            f"python model {reference!r}: importing {module_name!r} failed: "
-            f"{type(error).__name__}: {error}"
-        ) from error
-    target: Any = module
-    for part in attribute.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise RuntimeLoadError(
-                f"python model {reference!r}: module {module_name!r} has no attribute {attribute!r}"
-            ) from None
+    target = import_attribute(reference, what=f"python model {reference!r}")
     if not _is_factory(target):
         return target
     try:
         return target()
     except Exception as error:  # the factory is user code
+        attribute = reference.partition(":")[2]
         raise RuntimeLoadError(
             f"python model {reference!r}: calling {attribute}() to build the model failed: "
             f"{type(error).__name__}: {error}"
