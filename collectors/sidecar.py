@@ -4,6 +4,7 @@ Routes::
 
     POST /v1/models/{model}/predictions   records from applications that log themselves (ingest)
     POST /v1/models/{model}/feedback      ground-truth labels by request id (feedback)
+    POST /v1/tap                          batches pushed by driftline serve --tap-to (ingest)
     GET  /healthz                         the process is up
     GET  /readyz                          the spool accepts records (503 when over its quota)
     GET  /metrics                         Prometheus
@@ -47,6 +48,8 @@ from collectors.ingest import (
     read_json,
     requested_version,
 )
+from collectors.tap import TappedRecords
+from collectors.tap_push import decode_tapped, split_frames
 from storage import InvalidBatchError, NotFoundError, StorageError, upsert_labels
 
 __all__ = ["Authorizer", "IngestService", "create_sidecar_app"]
@@ -124,6 +127,21 @@ class IngestService:
             )
         return {"accepted": stored}
 
+    def tapped(self, body: bytes) -> dict[str, Any]:
+        """Queue the tapped batches an inference server pushed (``driftline serve --tap-to``).
+
+        Each frame of ``body`` is one batch (:func:`collectors.tap_push.encode_tapped`); a
+        body with a malformed frame queues nothing. A full queue drops batches there,
+        counted, as the in-process tap does: monitoring never slows the server.
+        """
+        try:
+            batches = [decode_tapped(frame) for frame in split_frames(body)]
+        except ValueError as error:
+            raise _Refused(400, {"error": f"body: {error}"}) from None
+        for batch in batches:
+            self._collector.submit(TappedRecords(batch))
+        return {"accepted": len(batches)}
+
     def _handle(self, model: str, document: dict[str, Any]) -> Any:
         try:
             return self._collector.handle(model, requested_version(document))
@@ -187,12 +205,12 @@ def create_sidecar_app(
             logger.warning("store unavailable: %s", error)
             return _json(503, {"error": "the store is unavailable; retry later"})
 
-    def route(scope: str, work: Callable[[str, bytes], dict[str, Any]]) -> Callable[..., Any]:
+    def route(scope: str, work: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
             async def run() -> dict[str, Any]:
                 await asyncio.to_thread(authorize, request.headers.get("authorization"), scope)
                 body = await body_of(request)
-                return await asyncio.to_thread(work, request.path_params["model"], body)
+                return await asyncio.to_thread(work, *request.path_params.values(), body)
 
             return await answer(run)
 
@@ -247,6 +265,7 @@ def create_sidecar_app(
             Route(
                 "/v1/models/{model}/feedback", route("feedback", service.feedback), methods=["POST"]
             ),
+            Route("/v1/tap", route("ingest", service.tapped), methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

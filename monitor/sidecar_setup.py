@@ -28,7 +28,6 @@ from collectors.metrics import CollectorMetrics
 from collectors.proxy import ReverseProxy
 from collectors.sidecar import IngestService, create_sidecar_app
 from collectors.spool import Spool
-from collectors.tap_receiver import tap_route
 from monitor.database import open_database
 from monitor.errors import ConfigError
 from monitor.project import Project
@@ -146,10 +145,6 @@ def run_sidecar(
             max_body_bytes=settings.max_body_bytes,
             cloudevents=receiver,
             cloudevents_auth=traffic.cloudevents_auth,
-        )
-        # The inference server's pushed tap (driftline serve --tap-to).
-        app.router.routes.append(
-            tap_route(collector, authorize, max_body_bytes=settings.max_body_bytes)
         )
         servers = [_server(app, settings.host, port)]
         logger.info(

@@ -17,7 +17,6 @@ from collectors.collector import Collector
 from collectors.metrics import CollectorMetrics
 from collectors.sidecar import IngestService, create_sidecar_app
 from collectors.spool import Spool
-from collectors.tap_receiver import tap_route
 from storage import FeatureSpec, create_engine, create_session_factory, register_model, sqlite_url
 from storage.migrations import upgrade
 from storage.repositories.token_cache import TokenVerifier
@@ -52,7 +51,6 @@ def main() -> None:
         ready=lambda: True,
         max_body_bytes=2**26,
     )
-    app.router.routes.append(tap_route(collector, authorize, max_body_bytes=2**26))
     (folder / "token").write_text(token)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

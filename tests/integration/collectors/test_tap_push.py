@@ -23,7 +23,6 @@ from collectors.metrics import CollectorMetrics
 from collectors.sidecar import IngestService, create_sidecar_app
 from collectors.spool import Spool
 from collectors.tap_push import PushTap
-from collectors.tap_receiver import tap_route
 from serving.config import FeatureInput, ModelConfig
 from serving.runtimes.sklearn import SklearnRuntime
 from serving.server import create_server
@@ -66,7 +65,6 @@ def sidecar(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, str]]:
         ready=lambda: True,
         max_body_bytes=2**24,
     )
-    app.router.routes.append(tap_route(collector, authorize, max_body_bytes=2**24))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
