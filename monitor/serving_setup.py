@@ -125,24 +125,11 @@ def _push_tap(settings: Settings, url: str, registry: CollectorRegistry, stack: 
 def _recording_tap(
     settings: Settings, project: Project | None, registry: CollectorRegistry, stack: ExitStack
 ) -> Tap:
-    from collectors.collector import Collector
-    from collectors.metrics import CollectorMetrics
-    from collectors.spool import Spool
     from collectors.tap import CollectorTap
-    from monitor.database import open_database
-    from monitor.registration import register_project_models
+    from monitor.recording import start_recording
 
-    engine = open_database(settings)
-    stack.callback(engine.dispose)
-    if project is not None:
-        register_project_models(engine, project)
-    spool = Spool(
-        settings.data_dir / "spool" / f"serve-{settings.port}",
-        quota_bytes=settings.spool_quota_bytes,
+    recording = start_recording(
+        settings, project, spool_name=f"serve-{settings.port}", registry=registry, stack=stack
     )
-    stack.callback(spool.close)
-    collector = Collector(engine, spool, metrics=CollectorMetrics(registry))
-    collector.start()
-    stack.callback(collector.stop)
-    logger.info("recording predictions into %s", display_url(engine.url))
-    return CollectorTap(collector)
+    logger.info("recording predictions into %s", display_url(recording.engine.url))
+    return CollectorTap(recording.collector)

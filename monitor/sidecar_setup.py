@@ -24,14 +24,11 @@ from collectors.auth import TokenAuthorizer
 from collectors.cloudevents import CloudEventsReceiver
 from collectors.collector import Collector
 from collectors.extract import Form, PayloadSpec
-from collectors.metrics import CollectorMetrics
 from collectors.proxy import ReverseProxy
 from collectors.sidecar import IngestService, create_sidecar_app
-from collectors.spool import Spool
-from monitor.database import open_database
 from monitor.errors import ConfigError
 from monitor.project import Project
-from monitor.registration import register_project_models
+from monitor.recording import start_recording
 from monitor.settings import Settings
 from storage import create_session_factory, display_url
 from storage.repositories.token_cache import TokenVerifier
@@ -111,18 +108,11 @@ def run_sidecar(
     """Serve the sidecar (and the proxy) until interrupted; what is spooled stays."""
     traffic = traffic or TrafficOptions()
     with ExitStack() as stack:
-        engine = open_database(settings)
-        stack.callback(engine.dispose)
-        if project is not None:
-            register_project_models(engine, project)
-        spool = Spool(
-            settings.data_dir / "spool" / f"sidecar-{port}", quota_bytes=settings.spool_quota_bytes
-        )
-        stack.callback(spool.close)
         registry = CollectorRegistry(auto_describe=True)
-        collector = Collector(engine, spool, metrics=CollectorMetrics(registry))
-        collector.start()
-        stack.callback(collector.stop)
+        recording = start_recording(
+            settings, project, spool_name=f"sidecar-{port}", registry=registry, stack=stack
+        )
+        engine, spool, collector = recording.engine, recording.spool, recording.collector
 
         def ready() -> bool:
             stats = spool.stats()
