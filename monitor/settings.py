@@ -97,6 +97,26 @@ class Settings(BaseSettings):
     spool_quota_bytes: int = Field(default=1024**3, ge=1024**2)
     """Disk quota of each collector spool; records beyond it are dropped and counted."""
 
+    api_auth: bool = True
+    """Whether the monitor's REST API and dashboard require a bearer token (``driftline
+    tokens create``); only the demo turns it off."""
+
+    monitor_settle_seconds: float = Field(default=15.0, ge=0)
+    """How long after a window ends the scheduler computes it, so that records still on
+    their way through a collector's spool are in the store."""
+
+    monitor_workers: int = Field(default=4, ge=1, le=64)
+    """Monitors a ``driftline monitor`` process runs at the same time."""
+
+    monitor_max_catch_up: int = Field(default=100, ge=1)
+    """Most missed windows one run of a monitor computes; older ones need a backfill."""
+
+    monitor_refresh_seconds: float = Field(default=5.0, gt=0)
+    """How often the scheduler re-reads the monitors (API changes take effect within it)."""
+
+    leader_poll_seconds: float = Field(default=1.0, gt=0)
+    """How often standby monitor processes try to take over scheduling (PostgreSQL)."""
+
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator(

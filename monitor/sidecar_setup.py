@@ -8,11 +8,8 @@ one collector, spool and metrics registry.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, get_args
@@ -29,6 +26,7 @@ from collectors.sidecar import IngestService, create_sidecar_app
 from monitor.errors import ConfigError
 from monitor.project import Project
 from monitor.recording import start_recording
+from monitor.servers import http_server, serve_all
 from monitor.settings import Settings
 from storage import create_session_factory, display_url
 from storage.repositories.token_cache import TokenVerifier
@@ -136,7 +134,7 @@ def run_sidecar(
             cloudevents=receiver,
             cloudevents_auth=traffic.cloudevents_auth,
         )
-        servers = [_server(app, settings.host, port)]
+        servers = [http_server(app, settings.host, port)]
         logger.info(
             "sidecar on http://%s:%d, recording into %s",
             settings.host,
@@ -145,7 +143,7 @@ def run_sidecar(
         )
         if traffic.proxy_to is not None:
             servers.append(_proxy_server(settings, traffic.proxy_to, traffic, collector, registry))
-        _serve(servers)
+        serve_all(servers)
 
 
 def _proxy_server(
@@ -170,49 +168,6 @@ def _proxy_server(
         raise ConfigError(f"--proxy-to: {error}") from None
     logger.info("proxy on http://%s:%d to %s", settings.host, traffic.proxy_port, upstream)
     # The upstream's own Server and Date headers go back to the client, not uvicorn's.
-    return _server(proxy, settings.host, traffic.proxy_port, server_header=False, date_header=False)
-
-
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals to :func:`_serve`, which stops every server."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _server(app: Any, host: str, port: int, **options: Any) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        **options,
+    return http_server(
+        proxy, settings.host, traffic.proxy_port, server_header=False, date_header=False
     )
-    return _Server(config)
-
-
-def _serve(servers: list[uvicorn.Server]) -> None:
-    """Run ``servers`` under one event loop; a signal, or one of them ending, stops all.
-
-    A first SIGINT / SIGTERM lets in-flight requests finish; a second one cuts them.
-    """
-
-    def stop(*, force: bool) -> None:
-        for server in servers:
-            server.force_exit = server.force_exit or (force and server.should_exit)
-            server.should_exit = True
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: stop(force=True))
-        tasks = [asyncio.create_task(server.serve()) for server in servers]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        stop(force=False)
-        await asyncio.gather(*tasks)
-
-    with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
-        runner.run(main())

@@ -16,6 +16,7 @@ from storage.engine import (
     sqlite_url,
 )
 from storage.errors import (
+    ConflictError,
     DatabaseConnectionError,
     DatabaseURLError,
     InvalidBatchError,
@@ -44,6 +45,7 @@ from storage.types import FeatureKind, RecordStatus, Task
 from storage.windows import Window, read_window
 
 __all__ = [
+    "ConflictError",
     "DatabaseConnectionError",
     "DatabaseURLError",
     "FeatureKind",

@@ -7,6 +7,7 @@ HTTP status: mapping to a transport is the caller's business.
 from __future__ import annotations
 
 __all__ = [
+    "ConflictError",
     "DatabaseConnectionError",
     "DatabaseURLError",
     "InvalidBatchError",
@@ -38,6 +39,10 @@ class MigrationError(StorageError):
 
 class NotFoundError(StorageError, LookupError):
     """A named object (model, model version, reference dataset, ...) does not exist."""
+
+
+class ConflictError(StorageError):
+    """A named object already exists, or exists in a form that forbids the change asked."""
 
 
 class InvalidBatchError(StorageError, ValueError):

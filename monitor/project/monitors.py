@@ -143,6 +143,8 @@ class MonitorSpec(Spec):
     """Name of the monitored model, declared under ``models``."""
     kind: MonitorKind
     """What is checked."""
+    version: Text | None = None
+    """Only records of this model version; by default every version, features aligned by name."""
     schedule: Schedule
     """When the monitor runs."""
     window: Window

@@ -43,7 +43,8 @@ class MonitorResult(Base):
         Index("uq_monitor_results_window", "monitor_id", "window_start", "window_end", unique=True),
         Index("ix_monitor_results_monitor_end", "monitor_id", "window_end"),
         CheckConstraint(
-            "status IN ('ok', 'drift', 'insufficient_data', 'error')", name="status_known"
+            "status IN ('ok', 'warning', 'alarm', 'insufficient_data', 'error')",
+            name="status_known",
         ),
     )
 
@@ -59,3 +60,5 @@ class MonitorResult(Base):
     #: Per-feature or per-metric detail for the dashboard.
     details: Mapped[dict[str, Any] | None]
     computed_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    #: Wall time of the run that computed this result.
+    duration_seconds: Mapped[float | None] = mapped_column(Double)

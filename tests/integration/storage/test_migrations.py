@@ -66,11 +66,11 @@ def revisions_in_files() -> list[str]:
     return found
 
 
-def test_head_revision_is_the_single_script_revision() -> None:
+def test_head_revision_is_the_newest_script_revision() -> None:
     revisions = revisions_in_files()
 
-    assert len(revisions) == 1
-    assert head_revision() == revisions[0]
+    assert len(revisions) == len(set(revisions))
+    assert head_revision() == max(revisions)
 
 
 def test_script_location_is_the_checkout_alembic_folder() -> None:

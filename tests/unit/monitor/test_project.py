@@ -305,7 +305,7 @@ INVALID = [
         "monitors.0.enabeld",
         True,
         "monitors[0].enabeld: key not allowed (did you mean 'enabled'?); allowed keys: name, "
-        "model, kind, schedule, window, reference, min_samples, sample_limit, features, params, "
+        "model, kind, version, schedule, window, reference, min_samples, sample_limit, features, params, "
         "enabled",
     ),
     (
