@@ -305,8 +305,8 @@ INVALID = [
         "monitors.0.enabeld",
         True,
         "monitors[0].enabeld: key not allowed (did you mean 'enabled'?); allowed keys: name, "
-        "model, kind, version, schedule, window, reference, min_samples, sample_limit, features, params, "
-        "enabled",
+        "model, kind, version, schedule, window, reference, min_samples, sample_limit, "
+        "features, params, enabled",
     ),
     (
         "monitors.0.window",
