@@ -23,6 +23,7 @@ from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
 from monitor.models_cli import models_app, serve, sidecar
+from monitor.references_cli import references_app
 from monitor.settings import Settings, load_settings
 from monitor.tokens_cli import tokens_app
 from storage.errors import StorageError
@@ -47,6 +48,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
 app.add_typer(models_app, name="models")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(references_app, name="reference")
 app.command("serve")(serve)
 app.command("sidecar")(sidecar)
 
