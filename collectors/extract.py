@@ -442,7 +442,13 @@ def _oip_rows(items: Any, model: ModelHandle) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{} for _ in range(counts.pop())]
     for spec in features:
         for row, values in zip(rows, named.get(spec.name, ()), strict=False):
-            row[spec.name] = values if spec.kind is FeatureKind.EMBEDDING else values[0]
+            if spec.kind is FeatureKind.EMBEDDING:
+                row[spec.name] = values
+            elif len(values) == 1:
+                row[spec.name] = values[0]
+            else:
+                msg = f"input {spec.name!r}: expected one value per row, got {len(values)}"
+                raise _Unreadable(msg)
     return rows
 
 

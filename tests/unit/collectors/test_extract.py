@@ -249,6 +249,10 @@ ONE = {"instances": [[1, "a"]]}
             {"inputs": [{"name": "in", "shape": [2, 2], "data": [[1], [2, 3, 4]]}]},
             OIP_ANSWER, 200, "bad_input", "nested lists of uneven lengths",
         ),
+        (
+            {"inputs": [{"name": "age", "shape": [1, 0], "datatype": "FP64", "data": []}]},
+            OIP_ANSWER, 200, "bad_input", "input 'age': expected one value per row, got 0",
+        ),
         ({"instances": [[1, "a", 3]]}, {}, 200, "bad_input", "instances[0]: expected 2 values"),
         ({"instances": "x"}, {}, 200, "bad_input", "not an OIP v2 or KServe v1 payload"),
         (ONE, b"<html>", 200, "error", "response: not valid JSON"),
