@@ -191,6 +191,54 @@ def db_downgrade(
         engine.dispose()
 
 
+@db_app.command("prune")
+def db_prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete records older than this, e.g. 30d or 12h "
+            "(default: DRIFTLINE_RETENTION_DAYS days)."
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Prune only this model.")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows per transaction (default: DRIFTLINE_RETENTION_BATCH_SIZE)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete prediction records older than a cutoff, and the labels no record joins any more."""
+    from monitor.database import open_database
+    from monitor.prune_command import prune_cutoff, run_prune
+    from storage.types import utc_now
+
+    with user_errors():
+        settings = ctx.obj.settings()
+        cutoff = prune_cutoff(older_than, settings, now=utc_now())
+        if cutoff is None:
+            Console(highlight=False, soft_wrap=True).print(
+                "retention is off (DRIFTLINE_RETENTION_DAYS is empty): nothing pruned; "
+                "pass --older-than to prune anyway",
+                markup=False,
+            )
+            return
+        engine = open_database(settings)
+        try:
+            summary = run_prune(
+                engine,
+                cutoff=cutoff,
+                model_name=model,
+                batch_size=batch_size or settings.retention_batch_size,
+                dry_run=dry_run,
+            )
+        finally:
+            engine.dispose()
+    Console(highlight=False, soft_wrap=True).print(summary, markup=False)
+
+
 def _load_project(ctx: typer.Context, file: Path | None) -> tuple[Path, Project]:
     from monitor.project import load_project
 

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     spool_quota_bytes: int = Field(default=1024**3, ge=1024**2)
     """Disk quota of each collector spool; records beyond it are dropped and counted."""
 
+    retention_days: int | None = Field(default=30, ge=1)
+    """Days raw prediction records are kept (by event time), with the labels they leave
+    behind; set it empty to keep them forever. Monitor results are always kept."""
+
+    retention_batch_size: int = Field(default=10_000, ge=100)
+    """Rows deleted per transaction when old records are pruned."""
+
     api_auth: bool = True
     """Whether the monitor's REST API and dashboard require a bearer token (``driftline
     tokens create``); only the demo turns it off."""
@@ -120,7 +127,13 @@ class Settings(BaseSettings):
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator(
-        "database_url", "project_file", "admin_token", "tap_url", "tap_token", mode="before"
+        "database_url",
+        "project_file",
+        "admin_token",
+        "tap_url",
+        "tap_token",
+        "retention_days",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -187,6 +200,14 @@ _EXPECTED: dict[str, str] = {
     "spool_quota_bytes": "an integer of at least 1048576 (1 MiB)",
     "tap_url": "a URL such as http://127.0.0.1:8001",
     "tap_token": "a token string",
+    "retention_days": "a whole number of days of at least 1, or empty to keep records forever",
+    "retention_batch_size": "an integer of at least 100",
+    "api_auth": "a boolean (true/false, 1/0, yes/no, on/off)",
+    "monitor_settle_seconds": "a number of seconds of at least 0",
+    "monitor_workers": "an integer between 1 and 64",
+    "monitor_max_catch_up": "an integer of at least 1",
+    "monitor_refresh_seconds": "a number of seconds above 0",
+    "leader_poll_seconds": "a number of seconds above 0",
 }
 # Values never echoed back in a message.
 _SENSITIVE = frozenset({"database_url", "admin_token", "tap_token"})

@@ -40,6 +40,7 @@ from storage.repositories.tokens import (
     revoke_token,
     verify_token,
 )
+from storage.retention import PruneCounts, PruneResult, count_prunable, prune_records
 from storage.schema import FeatureSchema, FeatureSpec
 from storage.types import FeatureKind, RecordStatus, Task
 from storage.windows import Window, read_window
@@ -59,6 +60,8 @@ __all__ = [
     "ModelHandle",
     "NotFoundError",
     "PredictionBatch",
+    "PruneCounts",
+    "PruneResult",
     "RecordStatus",
     "Scope",
     "ScopeError",
@@ -70,6 +73,7 @@ __all__ = [
     "TokenVerifier",
     "Window",
     "check_connection",
+    "count_prunable",
     "create_engine",
     "create_session_factory",
     "create_token",
@@ -77,6 +81,7 @@ __all__ = [
     "get_model_version",
     "insert_predictions",
     "list_tokens",
+    "prune_records",
     "read_window",
     "register_model",
     "revoke_token",

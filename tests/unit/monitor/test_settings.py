@@ -217,3 +217,24 @@ def test_unknown_override_is_a_programming_error() -> None:
 def test_fields_are_documented() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, name
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DRIFTLINE_MONITOR_WORKERS", "0", "an integer between 1 and 64, got '0'"),
+        ("DRIFTLINE_MONITOR_SETTLE_SECONDS", "-1", "a number of seconds of at least 0"),
+        ("DRIFTLINE_LEADER_POLL_SECONDS", "0", "a number of seconds above 0"),
+        ("DRIFTLINE_API_AUTH", "maybe", "a boolean"),
+    ],
+)
+def test_scheduler_settings_say_what_they_expect(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+
+    assert str(caught.value).startswith(f"{variable}: must be")
+    assert expected in str(caught.value)
