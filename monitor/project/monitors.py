@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from monitor.project._base import Slug, Spec, Text, check_unique, spec_error
 from monitor.project.cron import CronExpression
@@ -30,6 +30,10 @@ __all__ = [
 MonitorKind = Literal["data_drift", "prediction_drift", "performance", "failures", "health"]
 ParamScalar = str | int | float | bool | None
 ParamValue = ParamScalar | tuple[ParamScalar, ...]
+
+#: The store's limits: reference dataset names and version labels.
+DatasetName = Annotated[str, StringConstraints(min_length=1, max_length=127)]
+VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=63)]
 
 MIN_INTERVAL = timedelta(seconds=10)
 """Shortest accepted ``schedule.every``."""
@@ -95,8 +99,8 @@ class DatasetReference(Spec):
     """A named reference dataset, uploaded beforehand (for example the training set)."""
 
     type: Literal["dataset"]
-    dataset: Text
-    """Name of the reference dataset."""
+    dataset: DatasetName
+    """Name of the reference dataset (at most 127 characters)."""
 
 
 class FixedWindowReference(Spec):
@@ -143,7 +147,7 @@ class MonitorSpec(Spec):
     """Name of the monitored model, declared under ``models``."""
     kind: MonitorKind
     """What is checked."""
-    version: Text | None = None
+    version: VersionLabel | None = None
     """Only records of this model version; by default every version, features aligned by name."""
     schedule: Schedule
     """When the monitor runs."""

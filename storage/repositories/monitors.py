@@ -43,6 +43,7 @@ __all__ = [
 
 Source = Literal["project", "api"]
 ResultStatus = Literal["ok", "warning", "alarm", "insufficient_data", "error"]
+PutMode = Literal["upsert", "create", "replace"]
 _MAX_PAGE = 1000
 
 
@@ -155,11 +156,18 @@ def _model_id(connection: Connection, name: str) -> int:
     return int(model_id)
 
 
-def _upsert(connection: Connection, draft: MonitorDraft, source: Source) -> None:
+def _upsert(
+    connection: Connection, draft: MonitorDraft, source: Source, mode: PutMode = "upsert"
+) -> None:
     model_id = _model_id(connection, draft.model_name)
     existing = connection.execute(
         sa.select(Monitor.id, Monitor.source).where(Monitor.name == draft.name)
     ).one_or_none()
+    if existing is None and mode == "replace":
+        raise NotFoundError(f"unknown monitor {draft.name!r}")
+    if existing is not None and mode == "create":
+        where = "the project file" if existing.source == "project" else "the API"
+        raise ConflictError(f"monitor {draft.name!r} already exists (declared in {where})")
     values = {
         "model_id": model_id,
         "kind": draft.kind,
@@ -186,18 +194,28 @@ def _upsert(connection: Connection, draft: MonitorDraft, source: Source) -> None
     )
 
 
-def put_monitor(engine: Engine, draft: MonitorDraft, *, source: Source = "api") -> MonitorInfo:
+def put_monitor(
+    engine: Engine, draft: MonitorDraft, *, source: Source = "api", mode: PutMode = "upsert"
+) -> MonitorInfo:
     """Create the monitor, or replace the configuration of one with the same name and source.
+
+    ``mode="create"`` refuses a name that exists; ``mode="replace"`` refuses one that does
+    not. The check and the write are one transaction, and a concurrent create of the same
+    name loses on the unique name with :class:`ConflictError`.
 
     Raises
     ------
     NotFoundError
-        If the model is not registered.
+        If the model is not registered, or (``replace``) the monitor does not exist.
     ConflictError
-        If a monitor of that name comes from the other source (project file or API).
+        If a monitor of that name comes from the other source (project file or API), or
+        (``create``) exists.
     """
-    with engine.begin() as connection:
-        _upsert(connection, draft, source)
+    try:
+        with engine.begin() as connection:
+            _upsert(connection, draft, source, mode)
+    except sa.exc.IntegrityError:
+        raise ConflictError(f"monitor {draft.name!r} was created at the same time") from None
     return get_monitor(engine, draft.name)
 
 
@@ -415,15 +433,26 @@ def _cursor(item: ResultInfo) -> str:
 
 
 def _parse_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    moment, _, ident = cursor.rpartition("~")
     try:
-        moment, _, ident = cursor.rpartition("~")
         end = dt.datetime.fromisoformat(moment)
-        if end.tzinfo is None:
-            raise ValueError("naive")
-        return end, int(ident)
+        number = int(ident)
     except ValueError:
-        msg = f"malformed cursor {cursor!r}: pass the next_cursor of the previous page"
-        raise ValueError(msg) from None
+        end, number = None, 0
+    problem = None
+    if end is None or end.tzinfo is None:
+        problem = "pass the next_cursor of the previous page"
+    elif not 0 < number < 2**63:
+        problem = "its id is out of range"
+    else:
+        try:
+            end = end.astimezone(dt.UTC)
+        except OverflowError:
+            problem = "its instant is out of range"
+    if problem is not None or end is None:
+        msg = f"malformed cursor {cursor!r}: {problem}"
+        raise ValueError(msg)
+    return end, number
 
 
 def load_detector_state(engine: Engine, monitor_id: int) -> dict[str, Any] | None:

@@ -177,3 +177,16 @@ def test_detector_state_round_trip(store: Engine) -> None:
 def test_deleting_an_unknown_monitor_is_not_found(store: Engine) -> None:
     with pytest.raises(NotFoundError, match="unknown monitor 'ghost'"):
         delete_monitor(store, "ghost")
+
+
+def test_create_refuses_an_existing_name_and_replace_an_unknown_one(store: Engine) -> None:
+    put_monitor(store, draft("m"), mode="create")
+
+    with pytest.raises(ConflictError, match="'m' already exists"):
+        put_monitor(store, draft("m", every="2h"), mode="create")
+    with pytest.raises(NotFoundError, match="unknown monitor 'other'"):
+        put_monitor(store, draft("other"), mode="replace")
+    assert put_monitor(store, draft("m", every="2h"), mode="replace").config["schedule"] == {
+        "every": "2h"
+    }
+    assert [m.name for m in list_monitors(store)] == ["m"]
