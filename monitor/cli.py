@@ -23,6 +23,7 @@ from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
 from monitor.models_cli import models_app, serve, sidecar
+from monitor.monitor_cli import backfill, monitor
 from monitor.references_cli import references_app
 from monitor.settings import Settings, load_settings
 from monitor.tokens_cli import tokens_app
@@ -51,6 +52,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(references_app, name="reference")
 app.command("serve")(serve)
 app.command("sidecar")(sidecar)
+app.command("monitor")(monitor)
+app.command("backfill")(backfill)
 
 USER_ERROR = 2
 

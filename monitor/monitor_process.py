@@ -1,0 +1,101 @@
+"""``driftline monitor``: the REST API, and the scheduler when this process is the leader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from contextlib import ExitStack
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+
+from monitor.api import create_api_app
+from monitor.database import open_database
+from monitor.project import Project
+from monitor.retention import RetentionMetrics, run_retention
+from monitor.scheduling.election import Election
+from monitor.scheduling.leader import SQLiteLeadership, leadership_for
+from monitor.scheduling.metrics import SchedulerMetrics
+from monitor.scheduling.runner import MonitorRunner
+from monitor.scheduling.scheduler import MonitorScheduler, PeriodicJob
+from monitor.scheduling.sync import check_monitor_params, sync_project
+from monitor.servers import http_server, serve_all
+from monitor.settings import Settings
+from storage import display_url
+from storage.types import utc_now
+
+__all__ = ["build_scheduler", "run_monitor"]
+
+logger = logging.getLogger(__name__)
+
+_RETENTION_EVERY = dt.timedelta(hours=1)
+
+
+def build_scheduler(
+    engine: Engine, settings: Settings, registry: CollectorRegistry
+) -> MonitorScheduler:
+    """The scheduler, its runner and its housekeeping jobs, as the settings say."""
+    metrics = SchedulerMetrics(registry)
+    settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
+    runner = MonitorRunner(engine, metrics=metrics, settle=settle)
+    retention_metrics = RetentionMetrics(registry)
+    periodic = [
+        PeriodicJob(
+            "retention",
+            _RETENTION_EVERY,
+            lambda: run_retention(engine, settings, now=utc_now(), metrics=retention_metrics),
+        )
+    ]
+    return MonitorScheduler(
+        engine,
+        runner,
+        settle=settle,
+        max_windows=settings.monitor_max_catch_up,
+        refresh=dt.timedelta(seconds=settings.monitor_refresh_seconds),
+        workers=settings.monitor_workers,
+        periodic=periodic,
+        metrics=metrics,
+    )
+
+
+def run_monitor(
+    settings: Settings, project: Project | None, *, port: int, scheduler: bool = True
+) -> None:
+    """Serve the API until interrupted; schedule monitors while leading.
+
+    On SQLite a second process asking to schedule is refused
+    (:class:`~monitor.scheduling.leader.SchedulerLockedError`); on PostgreSQL it stands by
+    and takes over when the leader goes.
+    """
+    if project is not None:
+        check_monitor_params(project)  # before touching the database
+    with ExitStack() as stack:
+        engine = open_database(settings)
+        stack.callback(engine.dispose)
+        if project is not None:
+            deleted = sync_project(engine, project)
+            if deleted:
+                logger.info("monitors removed from the project file: %s", ", ".join(deleted))
+        registry = CollectorRegistry(auto_describe=True)
+        if scheduler:
+            monitor_scheduler = build_scheduler(engine, settings, registry)
+            leadership = leadership_for(engine)
+            if isinstance(leadership, SQLiteLeadership):
+                leadership.acquire()  # refuses a second scheduler on one SQLite file
+            election = Election(
+                leadership,
+                monitor_scheduler,
+                poll=dt.timedelta(seconds=settings.leader_poll_seconds),
+                metrics=monitor_scheduler.metrics,
+            )
+            election.start()
+            stack.callback(election.stop)
+        app = create_api_app(engine, auth=settings.api_auth, registry=registry)
+        logger.info(
+            "monitor API on http://%s:%d, store %s%s",
+            settings.host,
+            port,
+            display_url(engine.url),
+            "" if scheduler else " (scheduler off)",
+        )
+        serve_all([http_server(app, settings.host, port)])
