@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from storage.models.alerting import Alert, AlertRule, Channel, Delivery, Silence
+from storage.models.alerting import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    NotificationLog,
+    Silence,
+)
 from storage.models.auth import ApiToken
 from storage.models.base import NAMING_CONVENTION, Base
 from storage.models.monitoring import Monitor, MonitorResult
@@ -12,17 +21,20 @@ from storage.models.registry import FeatureCategory, Model, ModelVersion, Refere
 __all__ = [
     "NAMING_CONVENTION",
     "Alert",
+    "AlertEvent",
     "AlertRule",
     "ApiToken",
     "Base",
     "Channel",
     "Delivery",
+    "DeliveryAttempt",
     "FeatureCategory",
     "GroundTruthLabel",
     "Model",
     "ModelVersion",
     "Monitor",
     "MonitorResult",
+    "NotificationLog",
     "PredictionRecord",
     "ReferenceDataset",
     "Silence",

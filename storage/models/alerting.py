@@ -11,7 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base, BigIntPK
 from storage.types import utc_now
 
-__all__ = ["Alert", "AlertRule", "Channel", "Delivery", "Silence"]
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "Channel",
+    "Delivery",
+    "DeliveryAttempt",
+    "NotificationLog",
+    "Silence",
+]
 
 
 class AlertRule(Base):
@@ -35,6 +44,8 @@ class AlertRule(Base):
     channels: Mapped[list[str]] = mapped_column(default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(16), default="api")
+    #: The whole validated declaration (keep_firing_for, retrain, ...), as JSON.
+    config: Mapped[dict[str, Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -60,6 +71,47 @@ class Alert(Base):
     fired_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     last_evaluated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    #: End of the last window whose result met the condition (for ``keep_firing_for``).
+    last_true_at: Mapped[dt.datetime | None]
+
+
+class AlertEvent(Base):
+    """One state change of an alert: its history for the dashboard."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        CheckConstraint(
+            "event IN ('pending', 'firing', 'resolved', 'cleared')", name="event_known"
+        ),
+        Index("ix_alert_events_alert_at", "alert_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    #: The end of the window whose result caused the change.
+    at: Mapped[dt.datetime]
+    value: Mapped[float | None] = mapped_column(Double)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class NotificationLog(Base):
+    """What a channel was last told about a group of alerts (Alertmanager's nflog)."""
+
+    __tablename__ = "notification_log"
+    __table_args__ = (Index("uq_notification_log_group", "group_key", "channel", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(512))
+    channel: Mapped[str] = mapped_column(String(63))
+    #: Fingerprints of the firing and resolved alerts of the last notification.
+    firing: Mapped[list[str]] = mapped_column(default=list)
+    resolved: Mapped[list[str]] = mapped_column(default=list)
+    #: When the group first had a firing alert since its last quiet period (group_wait).
+    first_seen_at: Mapped[dt.datetime | None]
+    notified_at: Mapped[dt.datetime | None]
+    #: Notifications sent for this group and channel so far.
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Channel(Base):
@@ -103,6 +155,29 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     delivered_at: Mapped[dt.datetime | None]
+    #: HTTP status (or SMTP code) of the last attempt.
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeliveryAttempt(Base):
+    """One attempt at a delivery: the delivery log."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('delivered', 'retry', 'failed', 'dead')", name="outcome_known"
+        ),
+        Index("ix_delivery_attempts_delivery", "delivery_id", "attempt"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    seconds: Mapped[float | None] = mapped_column(Double)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Silence(Base):

@@ -31,17 +31,20 @@ VERSIONS = Path(__file__).resolve().parents[3] / "alembic" / "versions"
 
 #: Every table Driftline owns, written out independently of the models.
 TABLES = {
+    "alert_events",
     "alert_rules",
     "alerts",
     "api_tokens",
     "channels",
     "deliveries",
+    "delivery_attempts",
     "feature_categories",
     "ground_truth_labels",
     "model_versions",
     "models",
     "monitor_results",
     "monitors",
+    "notification_log",
     "prediction_records",
     "reference_datasets",
     "silences",
