@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from detectors.errors import DetectorError
 from monitor import kinds
@@ -47,11 +47,14 @@ from storage.repositories.monitors import (
 from storage.repositories.references import reference_digest
 from storage.types import utc_now
 
-__all__ = ["MonitorRunner", "RunReport"]
+__all__ = ["AfterResult", "MonitorRunner", "RunReport"]
 
 logger = logging.getLogger(__name__)
 
 _CACHED_REFERENCES = 1024
+
+AfterResult = Callable[[Connection, MonitorInfo, ResultDraft], None]
+"""A hook run in the transaction that stores a result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,10 @@ class MonitorRunner:
         How long after a window's end it becomes due; the lag metric counts from then.
     clock
         Current time (UTC); tests pass a fixed one.
+    after_result
+        Called with the connection, the monitor and the result inside the transaction
+        that stores the result (alert evaluation), so both commit or neither does.
+        Backfills call it too: alert states follow every stored window in order.
     """
 
     def __init__(
@@ -89,8 +96,10 @@ class MonitorRunner:
         metrics: SchedulerMetrics | None = None,
         settle: dt.timedelta = dt.timedelta(0),
         clock: Callable[[], dt.datetime] = utc_now,
+        after_result: AfterResult | None = None,
     ) -> None:
         self.engine = engine
+        self.after_result = after_result
         self.metrics = metrics
         self.settle = settle
         self.clock = clock
@@ -156,6 +165,8 @@ class MonitorRunner:
             save_result(connection, draft)
             if state_out is not None:
                 save_detector_state(connection, monitor.id, state_out)
+            if self.after_result is not None:
+                self.after_result(connection, monitor, draft)
         report = RunReport(monitor.name, window, status, score, sample_size, seconds, error)
         if self.metrics is not None:
             lag = (self.clock() - (window.end + self.settle)).total_seconds()

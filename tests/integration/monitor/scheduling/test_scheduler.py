@@ -313,3 +313,31 @@ def test_runs_are_counted_and_timed_in_prometheus(engine: Engine, rng: np.random
     assert sample("driftline_monitor_run_duration_seconds_count", kind="failures") == 3
     assert sample("driftline_monitor_lag_seconds", monitor="errors") == pytest.approx(120)
     assert (sample("driftline_monitor_last_cycle_duration_seconds") or 0) > 0
+
+
+def test_the_after_result_hook_commits_with_the_result_or_not_at_all(
+    engine: Engine, rng: np.random.Generator
+) -> None:
+    sync_project(engine, project(monitor("errors", "failures", HOURLY)))
+    seed(engine, rng, start=T0, hours=2, per_hour=100)
+    seen: list[tuple[str, str]] = []
+
+    def record(connection: Any, info: Any, draft: Any) -> None:
+        seen.append((info.name, draft.status))
+
+    def explode(connection: Any, info: Any, draft: Any) -> None:
+        raise RuntimeError("alert evaluation failed")
+
+    failing = MonitorScheduler(
+        engine, MonitorRunner(engine, after_result=explode), settle=dt.timedelta(0)
+    )
+    with pytest.raises(RuntimeError, match="alert evaluation failed"):
+        failing.run_all_due(now=T0 + HOUR)
+    assert results(engine, "errors") == []  # rolled back with the hook: the window is retried
+
+    working = MonitorScheduler(
+        engine, MonitorRunner(engine, after_result=record), settle=dt.timedelta(0)
+    )
+    working.run_all_due(now=T0 + HOUR)
+    assert seen == [("errors", "ok")]
+    assert [hour_of(r) for r in results(engine, "errors")] == [0]
