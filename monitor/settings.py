@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     leader_poll_seconds: float = Field(default=1.0, gt=0)
     """How often standby monitor processes try to take over scheduling (PostgreSQL)."""
 
+    egress_allow: str = ""
+    """Comma-separated IP networks (``10.0.0.0/8``, ``127.0.0.1``) and host names that
+    alert and retraining requests may reach although they are private, loopback or
+    link-local; every other such destination is refused (SSRF guard)."""
+
     _cwd: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator(
@@ -208,6 +213,7 @@ _EXPECTED: dict[str, str] = {
     "monitor_max_catch_up": "an integer of at least 1",
     "monitor_refresh_seconds": "a number of seconds above 0",
     "leader_poll_seconds": "a number of seconds above 0",
+    "egress_allow": "a comma-separated list of IP networks (10.0.0.0/8, 127.0.0.1) and host names",
 }
 # Values never echoed back in a message.
 _SENSITIVE = frozenset({"database_url", "admin_token", "tap_token"})

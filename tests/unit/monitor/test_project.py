@@ -481,7 +481,7 @@ INVALID = [
         "channels.0.type",
         "slak",
         "channels[0].type: must be one of 'slack', 'pagerduty', 'teams', 'opsgenie', 'email', "
-        "'webhook', got 'slak'",
+        "'webhook', 'retrain', got 'slak'",
     ),
     (
         "channels.0",
@@ -792,7 +792,7 @@ def test_literal_secrets_are_allowed_and_hidden() -> None:
             {"name": "c", "type": "slak", "webhook_url": "https://hooks.slack.com/s3cr3t"},
             {},
             "channels[0].type: must be one of 'slack', 'pagerduty', 'teams', 'opsgenie', "
-            "'email', 'webhook', got 'slak'",
+            "'email', 'webhook', 'retrain', got 'slak'",
         ),
     ],
 )
