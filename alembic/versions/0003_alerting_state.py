@@ -38,6 +38,7 @@ def upgrade() -> None:
         ),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("flushed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_log")),
     )

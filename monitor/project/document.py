@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Annotated, Literal, Protocol, Self, TypeVar
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from monitor.errors import NotDeclaredError
 from monitor.project._base import Loc, Spec, check_unique, spec_error
-from monitor.project.alert_rules import AlertRuleSpec
+from monitor.project.alert_rules import AlertingSpec, AlertRuleSpec, check_rule_references
 from monitor.project.channels import Channel
 from monitor.project.model_specs import ModelSpec
 from monitor.project.monitors import MonitorSpec
@@ -45,6 +45,8 @@ class Project(Spec):
     """Conditions on monitor results that fire alerts."""
     channels: tuple[Channel, ...] = ()
     """Where alerts are sent."""
+    alerting: AlertingSpec = Field(default_factory=AlertingSpec)
+    """How alerts are grouped, timed and inhibited on their way to channels."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -52,8 +54,6 @@ class Project(Spec):
             items: Sequence[_Named] = getattr(self, section)
             check_unique([item.name for item in items], (section,), "name", field="name")
         models = {model.name: model for model in self.models}
-        monitors = [monitor.name for monitor in self.monitors]
-        channels = [channel.name for channel in self.channels]
         for index, monitor in enumerate(self.monitors):
             at: Loc = ("monitors", index)
             _check_known(monitor.model, models, "model", "declared models", (*at, "model"))
@@ -63,12 +63,22 @@ class Project(Spec):
                 where = (*at, "features", position)
                 _check_known(feature, features, "feature", label, where)
         for index, rule in enumerate(self.alert_rules):
-            at = ("alert_rules", index)
-            _check_known(rule.monitor, monitors, "monitor", "declared monitors", (*at, "monitor"))
-            for position, channel in enumerate(rule.channels):
-                where = (*at, "channels", position)
-                _check_known(channel, channels, "channel", "declared channels", where)
+            self._check_rule(rule, ("alert_rules", index))
         return self
+
+    def _check_rule(self, rule: AlertRuleSpec, at: Loc) -> None:
+        monitors = {monitor.name: monitor for monitor in self.monitors}
+        types = {channel.name: str(channel.type) for channel in self.channels}
+        _check_known(rule.monitor, monitors, "monitor", "declared monitors", (*at, "monitor"))
+        for position, channel in enumerate(rule.channels):
+            where = (*at, "channels", position)
+            _check_known(channel, types, "channel", "declared channels", where)
+        for position, channel in enumerate(rule.retrain.channels if rule.retrain else ()):
+            where = (*at, "retrain", "channels", position)
+            _check_known(channel, types, "channel", "declared channels", where)
+        monitor = monitors[rule.monitor]
+        model = self.model(monitor.model)
+        check_rule_references(rule, monitor=monitor, model=model, channel_types=types, at=at)
 
     def model(self, name: str) -> ModelSpec:
         """The model called ``name``; raises :class:`~monitor.errors.NotDeclaredError` if none."""

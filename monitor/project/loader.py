@@ -17,7 +17,7 @@ from monitor.project.messages import describe_validation_error, format_path
 
 __all__ = ["load_project", "parse_project"]
 
-_SECTIONS = "version, models, monitors, alert_rules, channels"
+_SECTIONS = "version, models, monitors, alert_rules, channels, alerting"
 
 
 def load_project(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:

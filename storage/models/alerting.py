@@ -110,6 +110,8 @@ class NotificationLog(Base):
     #: When the group first had a firing alert since its last quiet period (group_wait).
     first_seen_at: Mapped[dt.datetime | None]
     notified_at: Mapped[dt.datetime | None]
+    #: The group_interval tick last flushed, so one tick is never flushed twice.
+    flushed_at: Mapped[dt.datetime | None]
     #: Notifications sent for this group and channel so far.
     count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -118,6 +118,7 @@ class LogRow:
     first_seen_at: dt.datetime | None
     notified_at: dt.datetime | None
     count: int
+    flushed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +366,7 @@ def get_log(connection: Connection, group_key: str, channel: str) -> LogRow | No
             log.first_seen_at,
             log.notified_at,
             log.count,
+            log.flushed_at,
         ).where(log.group_key == group_key, log.channel == channel)
     ).one_or_none()
     if row is None:
@@ -377,6 +379,7 @@ def get_log(connection: Connection, group_key: str, channel: str) -> LogRow | No
         first_seen_at=row.first_seen_at,
         notified_at=row.notified_at,
         count=int(row._mapping["count"]),
+        flushed_at=row.flushed_at,
     )
 
 
@@ -390,6 +393,7 @@ def put_log(connection: Connection, log: LogRow) -> None:
         "first_seen_at": log.first_seen_at,
         "notified_at": log.notified_at,
         "count": log.count,
+        "flushed_at": log.flushed_at,
     }
     statement = _insert(connection)(NotificationLog).values(**values)
     connection.execute(

@@ -174,6 +174,12 @@ def test_example_file_parses() -> None:
             project.channel(channel)
 
 
+def test_example_monitors_can_run() -> None:
+    from monitor.scheduling.sync import check_monitor_params
+
+    check_monitor_params(load_project(EXAMPLE, environ=SECRETS))  # raises on a bad param
+
+
 def test_minimal_project() -> None:
     project = parse_project("version: 1\n")
 
@@ -328,7 +334,7 @@ INVALID = [
         "alert_rules.0.fr",
         "10m",
         "alert_rules[0].fr: key not allowed (did you mean 'for'?); allowed keys: name, monitor, "
-        "condition, for, severity, labels, annotations, channels",
+        "condition, for, severity, labels, annotations, channels, keep_firing_for, retrain",
     ),
     # missing required
     ("version", _DELETE, "version: missing required field"),
@@ -579,12 +585,12 @@ def test_error_is_a_config_error_with_source_and_field() -> None:
         (
             "- version: 1\n",
             "driftline.yaml: the top level must be a mapping of version, models, monitors, "
-            "alert_rules, channels; got a list",
+            "alert_rules, channels, alerting; got a list",
         ),
         (
             "just text\n",
             "driftline.yaml: the top level must be a mapping of version, models, monitors, "
-            "alert_rules, channels; got a str",
+            "alert_rules, channels, alerting; got a str",
         ),
     ],
 )
