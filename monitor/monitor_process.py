@@ -9,6 +9,9 @@ from contextlib import ExitStack
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from monitor.alerting.dispatch import Dispatcher, DispatchMetrics
+from monitor.alerting.egress import egress_policy
+from monitor.alerting.service import AlertingService, sync_project_alerting
 from monitor.api import create_api_app
 from monitor.database import open_database
 from monitor.project import Project
@@ -29,15 +32,27 @@ __all__ = ["build_scheduler", "run_monitor"]
 logger = logging.getLogger(__name__)
 
 _RETENTION_EVERY = dt.timedelta(hours=1)
+_NOTIFY_EVERY = dt.timedelta(seconds=5)
+_DISPATCH_EVERY = dt.timedelta(seconds=2)
 
 
 def build_scheduler(
-    engine: Engine, settings: Settings, registry: CollectorRegistry
+    engine: Engine,
+    settings: Settings,
+    registry: CollectorRegistry,
+    project: Project | None = None,
 ) -> MonitorScheduler:
-    """The scheduler, its runner and its housekeeping jobs, as the settings say."""
+    """The scheduler, its runner and its housekeeping jobs (retention; with a project,
+    alert notifications and deliveries), as the settings say."""
     metrics = SchedulerMetrics(registry)
     settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
-    runner = MonitorRunner(engine, metrics=metrics, settle=settle)
+    alerting = AlertingService(project) if project is not None and project.alert_rules else None
+    runner = MonitorRunner(
+        engine,
+        metrics=metrics,
+        settle=settle,
+        after_result=None if alerting is None else alerting.after_result,
+    )
     retention_metrics = RetentionMetrics(registry)
     periodic = [
         PeriodicJob(
@@ -46,6 +61,17 @@ def build_scheduler(
             lambda: run_retention(engine, settings, now=utc_now(), metrics=retention_metrics),
         )
     ]
+    if alerting is not None and project is not None:
+        dispatcher = Dispatcher(
+            engine,
+            {channel.name: channel for channel in project.channels},
+            policy=egress_policy(settings),
+            metrics=DispatchMetrics(registry),
+        )
+        periodic += [
+            PeriodicJob("alert-notifications", _NOTIFY_EVERY, lambda: alerting.notify_now(engine)),
+            PeriodicJob("alert-deliveries", _DISPATCH_EVERY, dispatcher.drain),
+        ]
     return MonitorScheduler(
         engine,
         runner,
@@ -76,9 +102,10 @@ def run_monitor(
             deleted = sync_project(engine, project)
             if deleted:
                 logger.info("monitors removed from the project file: %s", ", ".join(deleted))
+            sync_project_alerting(engine, project)
         registry = CollectorRegistry(auto_describe=True)
         if scheduler:
-            monitor_scheduler = build_scheduler(engine, settings, registry)
+            monitor_scheduler = build_scheduler(engine, settings, registry, project)
             leadership = leadership_for(engine)
             if isinstance(leadership, SQLiteLeadership):
                 leadership.acquire()  # refuses a second scheduler on one SQLite file
