@@ -37,6 +37,13 @@ monitors:
     schedule: {every: 10s}
     window: {type: tumbling, size: 10s}
     min_samples: 1
+alert_rules:
+  - name: failing
+    monitor: tick
+    condition: {metric: failure_rate, op: ">", value: 0.5}
+    channels: [hook]
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:9/never"}
 """
 #: Most seconds from the leader's death to the standby's first run as leader.
 TAKEOVER_SECONDS = 5.0
