@@ -46,7 +46,7 @@ def build_scheduler(
     alert notifications and deliveries), as the settings say."""
     metrics = SchedulerMetrics(registry)
     settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
-    alerting = AlertingService(project) if project is not None and project.alert_rules else None
+    alerting = AlertingService(project) if project is not None and project.channels else None
     runner = MonitorRunner(
         engine,
         metrics=metrics,

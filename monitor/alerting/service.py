@@ -52,10 +52,10 @@ from storage.repositories.alerting import (
     add_alert_event,
     enqueue_delivery,
     get_log,
+    list_rules,
     list_silences,
     notifiable_alerts,
     put_log,
-    rule_ids,
     save_alert,
     sync_alerting,
 )
@@ -149,12 +149,27 @@ class AlertingService:
         self.project = project
         self.settings = project.alerting
         self.clock = clock
-        self._rules_by_monitor: dict[str, list[AlertRuleSpec]] = {}
-        for rule in project.alert_rules:
-            self._rules_by_monitor.setdefault(rule.monitor, []).append(rule)
-        self._channels_by_rule = {rule.name: list(rule.channels) for rule in project.alert_rules}
         self._send_resolved = {c.name: c.send_resolved for c in project.channels}
         self._inhibit = [spec.rule() for spec in self.settings.inhibit_rules]
+        self._specs: dict[tuple[int, dt.datetime], AlertRuleSpec] = {}
+
+    def rules(
+        self, connection: Connection, *, monitor_name: str | None = None
+    ) -> list[tuple[int, AlertRuleSpec]]:
+        """The enabled rules in the store (from the project file or the API), parsed."""
+        found = []
+        for info in list_rules(connection, monitor_name=monitor_name, enabled=True):
+            key = (info.id, info.updated_at)
+            spec = self._specs.get(key)
+            if spec is None:
+                try:
+                    spec = AlertRuleSpec.model_validate(info.config)
+                except ValueError as exc:
+                    logger.error("alert rule %s cannot be read, skipped: %s", info.name, exc)
+                    continue
+                self._specs[key] = spec
+            found.append((info.id, spec))
+        return found
 
     # -- evaluation, in the result's transaction ---------------------------------------------
 
@@ -162,16 +177,11 @@ class AlertingService:
         self, connection: Connection, monitor: MonitorInfo, draft: ResultDraft
     ) -> None:
         """Move the alerts of the monitor's rules on this result (the runner's hook)."""
-        rules = self._rules_by_monitor.get(monitor.name)
+        rules = self.rules(connection, monitor_name=monitor.name)
         if not rules:
             return
         facts = ResultFacts.of(monitor, draft)
-        ids = rule_ids(connection)
-        for rule in rules:
-            rule_id = ids.get(rule.name)
-            if rule_id is None:
-                logger.warning("alert rule %s is not in the store; run a project sync", rule.name)
-                continue
+        for rule_id, rule in rules:
             self._evaluate(connection, rule, rule_id, facts)
 
     def _evaluate(
@@ -260,8 +270,9 @@ class AlertingService:
         snapshots = [snapshot(_record(row), external_url=external) for row in rows]
         firing = [a.labels for a in snapshots if a.state == "firing"]
         silences = [_silence(row) for row in list_silences(connection, now=now)]
+        channels = {rule.name: list(rule.channels) for _, rule in self.rules(connection)}
         queued = 0
-        for group in route(snapshots, self._channels_by_rule, group_by=self.settings.group_by):
+        for group in route(snapshots, channels, group_by=self.settings.group_by):
             muted = muted_alerts(
                 group.alerts, firing=firing, silences=silences,
                 inhibit_rules=self._inhibit, now=now,

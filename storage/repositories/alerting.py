@@ -38,6 +38,7 @@ __all__ = [
     "DeliveryRow",
     "LogRow",
     "RuleDraft",
+    "RuleInfo",
     "SilenceRow",
     "active_alerts",
     "add_alert_event",
@@ -51,6 +52,7 @@ __all__ = [
     "get_log",
     "list_alerts",
     "list_deliveries",
+    "list_rules",
     "list_silences",
     "notifiable_alerts",
     "put_log",
@@ -217,6 +219,54 @@ def _sync(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> Non
             )
         else:
             connection.execute(sa.insert(table).values(source="project", **row))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A stored rule: its declaration as JSON, where it came from, and its monitor."""
+
+    id: int
+    name: str
+    monitor_name: str | None
+    config: dict[str, Any]
+    enabled: bool
+    source: str
+    updated_at: dt.datetime
+
+
+def list_rules(
+    connection: Connection, *, monitor_name: str | None = None, enabled: bool | None = None
+) -> list[RuleInfo]:
+    """Rules by name, optionally of one monitor or only enabled (or disabled) ones."""
+    query = (
+        sa.select(
+            AlertRule.id,
+            AlertRule.name,
+            Monitor.name.label("monitor_name"),
+            AlertRule.config,
+            AlertRule.enabled,
+            AlertRule.source,
+            AlertRule.updated_at,
+        )
+        .outerjoin(Monitor, Monitor.id == AlertRule.monitor_id)
+        .order_by(AlertRule.name)
+    )
+    if monitor_name is not None:
+        query = query.where(Monitor.name == monitor_name)
+    if enabled is not None:
+        query = query.where(AlertRule.enabled.is_(enabled))
+    return [
+        RuleInfo(
+            id=row.id,
+            name=row.name,
+            monitor_name=row.monitor_name,
+            config=dict(row.config or {}),
+            enabled=bool(row.enabled),
+            source=row.source,
+            updated_at=row.updated_at,
+        )
+        for row in connection.execute(query)
+    ]
 
 
 def rule_ids(connection: Connection) -> dict[str, int]:
