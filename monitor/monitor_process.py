@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.alerting.dispatch import Dispatcher, DispatchMetrics
 from monitor.alerting.egress import egress_policy
-from monitor.alerting.service import AlertingService, sync_project_alerting
+from monitor.alerting.service import AlertingMetrics, AlertingService, sync_project_alerting
 from monitor.api import create_api_app
 from monitor.database import open_database
 from monitor.project import Project
@@ -46,7 +46,9 @@ def build_scheduler(
     alert notifications and deliveries), as the settings say."""
     metrics = SchedulerMetrics(registry)
     settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
-    alerting = AlertingService(project) if project is not None and project.channels else None
+    alerting = None
+    if project is not None and project.channels:
+        alerting = AlertingService(project, metrics=AlertingMetrics(registry))
     runner = MonitorRunner(
         engine,
         metrics=metrics,

@@ -26,11 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerting.evaluation import AlertRecord, alert_labels, evaluate
 from monitor.alerting.fingerprint import fingerprint
-from monitor.alerting.model import RetrainRequest
+from monitor.alerting.model import AlertSnapshot, RetrainRequest
 from monitor.alerting.notification import (
     GroupLog,
     build_notification,
@@ -62,7 +63,7 @@ from storage.repositories.alerting import (
 from storage.repositories.monitors import MonitorInfo, ResultDraft
 from storage.types import utc_now
 
-__all__ = ["AlertingService", "ResultFacts", "sync_project_alerting"]
+__all__ = ["AlertingMetrics", "AlertingService", "ResultFacts", "sync_project_alerting"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,35 @@ def sync_project_alerting(engine: Engine, project: Project) -> None:
     sync_alerting(engine, rules, channels)
 
 
+class AlertingMetrics:
+    """Firing alerts by rule and severity (as of the last tick), notifications queued."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.firing = Gauge(
+            "driftline_alerts_firing",
+            "Firing alerts by rule and severity, as of the last notification tick.",
+            ("rule", "severity"),
+            registry=registry,
+        )
+        self.notifications = Counter(
+            "driftline_alert_notifications",
+            "Notifications queued for delivery, by channel and status (firing, resolved).",
+            ("channel", "status"),
+            registry=registry,
+        )
+
+    def observe_firing(self, alerts: Sequence[AlertSnapshot]) -> None:
+        """Replace the firing gauge with the counts of ``alerts``."""
+        counts: dict[tuple[str, str], int] = {}
+        for alert in alerts:
+            if alert.state == "firing":
+                key = (alert.rule, alert.severity)
+                counts[key] = counts.get(key, 0) + 1
+        self.firing.clear()
+        for (rule, severity), count in counts.items():
+            self.firing.labels(rule, severity).set(count)
+
+
 class AlertingService:
     """The project's alert rules and channels, applied to the store.
 
@@ -145,8 +175,15 @@ class AlertingService:
         Current time (UTC) for notification ticks; tests pass their own.
     """
 
-    def __init__(self, project: Project, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        metrics: AlertingMetrics | None = None,
+    ) -> None:
         self.project = project
+        self.metrics = metrics
         self.settings = project.alerting
         self.clock = clock
         self._send_resolved = {c.name: c.send_resolved for c in project.channels}
@@ -269,6 +306,8 @@ class AlertingService:
         external = self.settings.external_url.rstrip("/")
         snapshots = [snapshot(_record(row), external_url=external) for row in rows]
         firing = [a.labels for a in snapshots if a.state == "firing"]
+        if self.metrics is not None:
+            self.metrics.observe_firing(snapshots)
         silences = [_silence(row) for row in list_silences(connection, now=now)]
         channels = {rule.name: list(rule.channels) for _, rule in self.rules(connection)}
         queued = 0
@@ -288,10 +327,13 @@ class AlertingService:
                     decision, channel=group.channel, group=group.key,
                     group_labels=group.labels, external_url=external, created_at=now,
                 )  # fmt: skip
-                queued += enqueue_delivery(
+                added = enqueue_delivery(
                     connection, channel=group.channel, event=item.status, key=item.key,
                     payload=to_payload(item), now=now,
                 )  # fmt: skip
+                queued += added
+                if added and self.metrics is not None:
+                    self.metrics.notifications.labels(group.channel, item.status).inc()
             if decision.new_log != log:
                 put_log(connection, _log_row(group.key, group.channel, decision.new_log))
         return queued

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
 from monitor.alerting.dispatch import Dispatcher
 from monitor.alerting.egress import EgressPolicy
-from monitor.alerting.service import AlertingService, sync_project_alerting
+from monitor.alerting.service import AlertingMetrics, AlertingService, sync_project_alerting
 from monitor.alerting.signing import new_secret
 from monitor.project import Project
 from monitor.scheduling.runner import MonitorRunner
@@ -48,6 +49,10 @@ class Stack:
     scheduler: MonitorScheduler
     alerting: AlertingService
     dispatcher: Dispatcher
+    registry: CollectorRegistry
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.registry.get_sample_value(name, labels)
 
     def hour(self, h: int) -> None:
         """The schedule's run at the end of hour ``h``, then a notification tick, then sends."""
@@ -110,7 +115,8 @@ def stack(engine: Engine) -> Iterator[Stack]:
         )  # fmt: skip
         sync_project(engine, project)
         sync_project_alerting(engine, project)
-        alerting = AlertingService(project)
+        registry = CollectorRegistry()
+        alerting = AlertingService(project, metrics=AlertingMetrics(registry))
         runner = MonitorRunner(engine, after_result=alerting.after_result)
         yield Stack(
             engine=engine,
@@ -125,6 +131,7 @@ def stack(engine: Engine) -> Iterator[Stack]:
                 {c.name: c for c in project.channels},
                 policy=EgressPolicy(["127.0.0.1"]),
             ),
+            registry=registry,
         )
 
 
@@ -139,8 +146,14 @@ def test_a_flapping_drift_pages_once_resolves_once_and_retrains_once(stack: Stac
     # Drift in hours 3 and 5, not in 4 (a flap the 2h keep_firing_for covers), then quiet.
     seed_hours(stack.engine, [False, False, False, True, False, True, False, False, False])
 
+    rule = {"rule": "drifting", "severity": "critical"}
     for hour in range(1, 10):
         stack.hour(hour)
+        if hour == 5:
+            assert stack.sample("driftline_alerts_firing", **rule) == 1
+    assert stack.sample("driftline_alerts_firing", **rule) is None
+    sent = {"channel": "hook", "status": "firing"}
+    assert stack.sample("driftline_alert_notifications_total", **sent) == 1
 
     hooks = bodies(stack.hook)
     assert [(b["status"], b["notification_reason"]) for b in hooks] == [
