@@ -20,6 +20,7 @@ from rich.table import Table
 
 from detectors.errors import DetectorError
 from monitor import __version__
+from monitor.alerts_cli import alerts_app, silence_app
 from monitor.errors import ConfigError
 from monitor.logging import configure_logging
 from monitor.models_cli import models_app, serve, sidecar
@@ -50,6 +51,8 @@ app.add_typer(project_app, name="project")
 app.add_typer(models_app, name="models")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(references_app, name="reference")
+app.add_typer(silence_app, name="silence")
+app.add_typer(alerts_app, name="alerts")
 app.command("serve")(serve)
 app.command("sidecar")(sidecar)
 app.command("monitor")(monitor)

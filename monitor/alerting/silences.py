@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from monitor.errors import DriftlineError
+from monitor.errors import ConfigError
 
 __all__ = [
     "MatchOp",
@@ -51,11 +51,11 @@ _MATCHER = re.compile(
 )
 
 
-class MatcherError(DriftlineError, ValueError):
+class MatcherError(ConfigError):
     """A matcher is malformed: its text, name, operator or regular expression."""
 
 
-class SilenceError(DriftlineError, ValueError):
+class SilenceError(ConfigError):
     """A silence cannot be created as given."""
 
 

@@ -17,6 +17,14 @@ PUT      /api/v1/monitors/{name}                 admin
 DELETE   /api/v1/monitors/{name}                 admin
 GET      /api/v1/monitors/{name}/results         read
 GET      /api/v1/results                         read
+GET      /api/v1/alerts                          read
+GET      /api/v1/alerts/{id}                     read
+GET      /api/v1/silences                        read
+POST     /api/v1/silences                        admin
+GET      /api/v1/silences/{id}                   read
+DELETE   /api/v1/silences/{id}                   admin
+GET      /api/v1/deliveries                      read
+GET      /api/v1/deliveries/{id}                 read
 GET      /api/v1/whoami                          read
 GET      /healthz, /readyz, /metrics             none
 =======  ======================================  ======
@@ -37,10 +45,13 @@ import monitor
 from monitor.api.context import API_PREFIX, ApiContext
 from monitor.api.handlers import exception_handlers
 from monitor.api.metrics import ApiMetrics, MetricsMiddleware
+from monitor.api.routes_alerts import alerts_router
+from monitor.api.routes_deliveries import deliveries_router
 from monitor.api.routes_models import models_router
 from monitor.api.routes_monitors import monitors_router
 from monitor.api.routes_references import references_router
 from monitor.api.routes_results import results_router
+from monitor.api.routes_silences import silences_router
 from monitor.api.routes_system import system_router
 from monitor.api.routes_whoami import whoami_router
 from storage.engine import create_session_factory
@@ -51,7 +62,8 @@ __all__ = ["API_PREFIX", "DEFAULT_MAX_UPLOAD_BYTES", "create_api_app"]
 #: Largest reference file accepted by default: 256 MiB.
 DEFAULT_MAX_UPLOAD_BYTES: Final = 256 * 2**20
 _DESCRIPTION: Final = """\
-Models, reference datasets, monitors and their results.
+Models, reference datasets, monitors and their results; alerts, silences and the delivery
+log of notifications.
 
 Authenticate with `Authorization: Bearer <token>` (`driftline tokens create NAME --scope read`):
 the `read` scope for GET operations, `admin` for every change. Every error answer is
@@ -105,6 +117,9 @@ def create_api_app(
         references_router(),
         monitors_router(),
         results_router(),
+        alerts_router(),
+        silences_router(),
+        deliveries_router(),
         whoami_router(),
         *extra_routers,
     ]

@@ -50,6 +50,7 @@ __all__ = [
     "expire_silence",
     "finish_attempt",
     "get_log",
+    "get_silence",
     "list_alerts",
     "list_deliveries",
     "list_rules",
@@ -375,19 +376,31 @@ def list_alerts(
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[AlertRow]:
-    """Alerts, newest first; ``before_id`` pages."""
+    """Alerts, newest first; ``before_id`` pages.
+
+    The ``model`` label is matched in Python (labels are JSON, read the same way on both
+    back ends), so rows are read in bounded chunks until the page is full.
+    """
     query = _select_alerts()
     if state is not None:
         query = query.where(Alert.state == state)
     if rule is not None:
         query = query.where(AlertRule.name == rule)
-    if before_id is not None:
-        query = query.where(Alert.id < before_id)
+    chunk = limit if model is None else max(4 * limit, 200)
+    found: list[AlertRow] = []
+    cursor = before_id
     with engine.connect() as connection:
-        rows = [_alert_row(row) for row in connection.execute(query.order_by(Alert.id.desc()))]
-    if model is not None:
-        rows = [row for row in rows if row.labels.get("model") == model]
-    return rows[:limit]
+        while len(found) < limit:
+            page = query if cursor is None else query.where(Alert.id < cursor)
+            rows = [
+                _alert_row(row)
+                for row in connection.execute(page.order_by(Alert.id.desc()).limit(chunk))
+            ]
+            found += [r for r in rows if model is None or r.labels.get("model") == model]
+            if len(rows) < chunk:
+                break
+            cursor = rows[-1].id
+    return found[:limit]
 
 
 def alert_history(engine: Engine, alert_id: int) -> list[dict[str, Any]]:
@@ -694,11 +707,22 @@ def list_silences(
     """Silences, newest first; without ``include_expired`` only pending and active ones."""
     query = sa.select(*_SILENCE_COLUMNS).order_by(Silence.id.desc())
     if not include_expired:
-        query = query.where(Silence.expired_at.is_(None), Silence.ends_at > now)
+        query = query.where(Silence.expired_at.is_(None), Silence.ends_at >= now)
     if isinstance(engine, Connection):
         return [_silence_row(row) for row in engine.execute(query)]
     with engine.connect() as connection:
         return [_silence_row(row) for row in connection.execute(query)]
+
+
+def get_silence(engine: Engine, silence_id: int) -> SilenceRow:
+    """One silence; :class:`NotFoundError` if there is none."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(*_SILENCE_COLUMNS).where(Silence.id == silence_id)
+        ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"unknown silence {silence_id}")
+    return _silence_row(row)
 
 
 def expire_silence(engine: Engine, silence_id: int, *, now: dt.datetime) -> SilenceRow:
@@ -710,9 +734,9 @@ def expire_silence(engine: Engine, silence_id: int, *, now: dt.datetime) -> Sile
         If there is no such silence.
     """
     with engine.begin() as connection:
-        connection.execute(  # an already expired silence keeps its first expiry
+        connection.execute(  # one that expired or ended already keeps its end
             sa.update(Silence)
-            .where(Silence.id == silence_id, Silence.expired_at.is_(None))
+            .where(Silence.id == silence_id, Silence.expired_at.is_(None), Silence.ends_at > now)
             .values(expired_at=now)
         )
         row = connection.execute(

@@ -27,8 +27,10 @@ from sqlalchemy.engine import Engine
 
 from monitor.api import create_api_app
 from monitor.references import upload_reference
+from storage.repositories.alerting import create_silence
 from storage.repositories.monitors import MonitorDraft, ResultDraft, put_monitor, save_result
 from tests.integration.monitor.api.conftest import seed_models, seed_tokens
+from tests.integration.monitor.api.test_deliveries import seed_deliveries
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -51,7 +53,7 @@ Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 
 
 def seed(engine: Engine) -> str:
-    """Models, a reference, a project and an API monitor with results; the admin token."""
+    """Models, a reference, monitors with results, alerts, deliveries, a silence; the token."""
     seed_models(engine)
     token = seed_tokens(engine)["admin"]
     upload_reference(engine, "credit", b"age,income,country,tenure\n30,1000,fr,2\n41,2000,de,5\n")
@@ -70,12 +72,21 @@ def seed(engine: Engine) -> str:
             summary={},
         )
         save_result(engine, draft)
+    seed_deliveries(engine)  # alert rules and channels, alerts with history, deliveries
+    create_silence(
+        engine,
+        matchers=[{"name": "model", "op": "=", "value": "credit"}],
+        starts_at=T0,
+        ends_at=T0 + dt.timedelta(days=36500),
+        created_by="fuzz",
+        comment="seeded",
+    )
     return token
 
 
-def seeded_names(operation: Operation) -> dict[str, str]:
+def seeded_names(operation: Operation) -> dict[str, Any]:
     """Path parameters naming seeded objects, so generated queries and bodies reach them."""
-    names = {"model": "credit"}
+    names: dict[str, Any] = {"model": "credit", "alert_id": 1, "silence_id": 1, "delivery_id": 1}
     names["name"] = "training" if "/references/" in operation.path else "credit-health"
     return {key: value for key, value in names.items() if "{" + key + "}" in operation.path}
 
@@ -106,10 +117,10 @@ def test_every_operation_answers_as_documented(
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # an operation the schema cannot describe
         found.append(result.ok())
-    assert len(found) == 18
+    assert len(found) == 26
     if mode is GenerationMode.NEGATIVE:  # only what takes input can be sent invalid input
         found = [operation for operation in found if takes_input(operation)]
-    runs: list[tuple[Operation, dict[str, str]]] = []
+    runs: list[tuple[Operation, dict[str, Any]]] = []
     for operation in found:
         runs.append((operation, {}))
         seeded = seeded_names(operation)
