@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from monitor.api.errors import ErrorDetail
 from monitor.project._base import ERROR_TYPE
-from monitor.project.messages import format_path
+from monitor.project.messages import follow_document, format_path
 
 __all__ = ["CONTROL_FREE", "describe_errors", "summarize"]
 
@@ -101,23 +101,7 @@ def _location(error: Mapping[str, Any], body: Any) -> tuple[str | int, ...]:
 
 def _document_path(loc: tuple[Any, ...], document: Any) -> list[str | int]:
     """Follow ``loc`` through the document, dropping the labels pydantic adds to unions."""
-    path: list[str | int] = []
-    node, fresh, missing = document, False, False
-    for part in loc:
-        if isinstance(node, dict) and not missing:
-            if fresh and isinstance(part, str) and node.get("type") == part:
-                fresh = False  # the tag pydantic inserts after a discriminated union
-                continue
-            path.append(part)
-            missing = part not in node
-            node, fresh = node.get(part), True
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            path.append(part)
-            node, fresh = node[part], True
-        elif missing:
-            break
-        # anything else is a label pydantic adds (union member, "[key]"): not in the document
-    return path
+    return list(follow_document(loc, document))
 
 
 def _message(error: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import re
 import typing
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from monitor.project._base import ERROR_TYPE, Loc
 from monitor.project.channels import Channel
 
-__all__ = ["describe_validation_error", "format_path"]
+__all__ = ["describe_validation_error", "follow_document", "format_path"]
 
 _MAX_SHOWN: Final = 80
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -116,6 +116,15 @@ def _document_path(error: ErrorDetails, data: Any) -> Loc:
         loc += tuple(ctx["at"])
     elif error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
         loc += ("type",)
+    return follow_document(loc, data)
+
+
+def follow_document(loc: Sequence[Any], data: Any) -> Loc:
+    """The part of a pydantic error location that exists in the validated document.
+
+    Drops the labels pydantic inserts (the tag after a discriminated union, union member
+    names, ``[key]``) and stops below the first missing key.
+    """
     path: list[str | int] = []
     node, fresh, missing = data, False, False
     for part in loc:
