@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from storage import create_engine
+from storage.migrations import upgrade
 
 
 def machine(*versions: str) -> str:
@@ -41,3 +50,22 @@ def write_section(path: Path, name: str, body: str) -> None:
         "## " + p.rstrip() + "\n" for p in parts[1:] if not p.startswith(f"{name}\n")
     ]
     path.write_text("\n".join([*kept, section]))
+
+
+@contextmanager
+def fresh_postgres(pg_url: str) -> Iterator[Engine]:
+    """An engine on a new PostgreSQL database at the newest schema, dropped afterwards."""
+    base = make_url(pg_url).set(drivername="postgresql+psycopg")
+    name = f"driftline_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(base.set(database=name))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -36,7 +36,6 @@ import sqlalchemy as sa
 import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from collectors.auth import TokenAuthorizer
 from collectors.collector import Collector
@@ -51,7 +50,7 @@ from storage.repositories.token_cache import TokenVerifier
 from storage.repositories.tokens import create_token
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import machine, write_section
+from _common import fresh_postgres, machine, write_section
 
 FEATURES = 20
 TAP_ROWS = 64
@@ -68,20 +67,8 @@ def database(kind: str, pg_url: str, directory: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    base = make_url(pg_url).set(drivername="postgresql+psycopg")
-    name = f"driftline_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(base.set(database=name))
-    try:
-        upgrade(engine)
+    with fresh_postgres(pg_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(engine: Engine) -> str:

@@ -26,15 +26,10 @@ import datetime as dt
 import os
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from monitor.project.monitors import MonitorSpec
 from monitor.scheduling.runner import MonitorRunner
@@ -43,41 +38,21 @@ from monitor.scheduling.sync import monitor_draft
 from storage import (
     FeatureSpec,
     PredictionBatch,
-    create_engine,
     create_session_factory,
     insert_predictions,
     register_model,
 )
-from storage.migrations import upgrade
 from storage.repositories.models import ModelHandle
 from storage.repositories.monitors import put_monitor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import machine, write_section
+from _common import fresh_postgres, machine, write_section
 
 WINDOW = dt.timedelta(minutes=5)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 TARGET_SECONDS = 60.0
 CATEGORIES = ("a", "b", "c", "d")
-
-
-@contextmanager
-def fresh_database(pg_url: str) -> Iterator[Engine]:
-    base = make_url(pg_url).set(drivername="postgresql+psycopg")
-    name = f"driftline_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(base.set(database=name))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def features(count: int) -> list[FeatureSpec]:
@@ -163,7 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     specs = features(args.features)
-    with fresh_database(args.pg_url) as engine:
+    with fresh_postgres(args.pg_url) as engine:
         began = time.perf_counter()
         handles = register(engine, args.models, specs)
         for handle in handles:
