@@ -63,7 +63,13 @@ from storage.repositories.alerting import (
 from storage.repositories.monitors import MonitorInfo, ResultDraft
 from storage.types import utc_now
 
-__all__ = ["AlertingMetrics", "AlertingService", "ResultFacts", "sync_project_alerting"]
+__all__ = [
+    "AlertingMetrics",
+    "AlertingService",
+    "ResultFacts",
+    "rule_draft",
+    "sync_project_alerting",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -104,22 +110,23 @@ class ResultFacts:
         )
 
 
+def rule_draft(rule: AlertRuleSpec) -> RuleDraft:
+    """What the store keeps of a rule: its columns and its whole declaration as JSON."""
+    return RuleDraft(
+        name=rule.name,
+        monitor_name=rule.monitor,
+        condition=rule.condition.model_dump(mode="json"),
+        for_seconds=int(rule.for_.total_seconds()),
+        severity=rule.severity,
+        labels=dict(rule.labels),
+        annotations=dict(rule.annotations),
+        channels=list(rule.channels),
+        config=rule.model_dump(mode="json", by_alias=True),
+    )
+
+
 def sync_project_alerting(engine: Engine, project: Project) -> None:
     """Store the project's rules and channels (channel secrets are left out)."""
-    rules = [
-        RuleDraft(
-            name=rule.name,
-            monitor_name=rule.monitor,
-            condition=rule.condition.model_dump(mode="json"),
-            for_seconds=int(rule.for_.total_seconds()),
-            severity=rule.severity,
-            labels=dict(rule.labels),
-            annotations=dict(rule.annotations),
-            channels=list(rule.channels),
-            config=rule.model_dump(mode="json", by_alias=True),
-        )
-        for rule in project.alert_rules
-    ]
     channels = [
         ChannelDraft(
             name=channel.name,
@@ -132,7 +139,7 @@ def sync_project_alerting(engine: Engine, project: Project) -> None:
         )
         for channel in project.channels
     ]
-    sync_alerting(engine, rules, channels)
+    sync_alerting(engine, [rule_draft(rule) for rule in project.alert_rules], channels)
 
 
 class AlertingMetrics:

@@ -15,6 +15,11 @@ POST     /api/v1/monitors                        admin
 GET      /api/v1/monitors/{name}                 read
 PUT      /api/v1/monitors/{name}                 admin
 DELETE   /api/v1/monitors/{name}                 admin
+GET      /api/v1/alert-rules                     read
+POST     /api/v1/alert-rules                     admin
+GET      /api/v1/alert-rules/{name}              read
+PUT      /api/v1/alert-rules/{name}              admin
+DELETE   /api/v1/alert-rules/{name}              admin
 GET      /api/v1/monitors/{name}/results         read
 GET      /api/v1/results                         read
 GET      /api/v1/alerts                          read
@@ -45,6 +50,7 @@ import monitor
 from monitor.api.context import API_PREFIX, ApiContext
 from monitor.api.handlers import exception_handlers
 from monitor.api.metrics import ApiMetrics, MetricsMiddleware
+from monitor.api.routes_alert_rules import alert_rules_router
 from monitor.api.routes_alerts import alerts_router
 from monitor.api.routes_deliveries import deliveries_router
 from monitor.api.routes_models import models_router
@@ -117,6 +123,7 @@ def create_api_app(
         references_router(),
         monitors_router(),
         results_router(),
+        alert_rules_router(),
         alerts_router(),
         silences_router(),
         deliveries_router(),

@@ -15,7 +15,14 @@ from typing import Any, Final
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-__all__ = ["ApiError", "ErrorBody", "ErrorDetail", "error_response", "error_responses"]
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "ErrorDetail",
+    "created_response",
+    "error_response",
+    "error_responses",
+]
 
 
 class ErrorDetail(BaseModel):
@@ -109,3 +116,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             entry["headers"] = _BEARER_HEADER
         responses[status] = entry
     return responses
+
+
+def created_response(what: str, description: str = "Created.") -> dict[int | str, dict[str, Any]]:
+    """The documented 201 answer whose ``Location`` header is the URL of ``what``."""
+    location = {"description": f"The {what}'s URL.", "schema": {"type": "string"}}
+    return {201: {"description": description, "headers": {"Location": location}}}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from monitor.api.auth import ADMIN, READ
 from monitor.api.context import API_PREFIX, Context
-from monitor.api.errors import error_responses
+from monitor.api.errors import created_response, error_responses
 from monitor.api.params import MAX_NAME, MonitorName
 from monitor.api.schemas import MonitorList, MonitorOut, MonitorReplacement
 from monitor.api.services.monitors import create_monitor, monitors_of, replace_monitor
@@ -31,7 +31,6 @@ _EXAMPLE: Final[dict[str, Any]] = {
     "reference": {"type": "previous_window"},
     "min_samples": 100,
 }
-_LOCATION: Final = {"Location": {"description": "The monitor's URL.", "schema": {"type": "string"}}}
 
 
 def list_monitors(
@@ -95,7 +94,7 @@ def monitors_router() -> APIRouter:
         status_code=201,
         dependencies=[ADMIN],
         responses={
-            201: {"description": "Created.", "headers": _LOCATION},
+            **created_response("monitor"),
             **error_responses(401, 403, 409, 415, 422, 503),
         },
     )

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from monitor.api.auth import ADMIN, READ
 from monitor.api.context import API_PREFIX, Context
-from monitor.api.errors import ApiError, error_responses
+from monitor.api.errors import ApiError, created_response, error_responses
 from monitor.api.params import MAX_NAME, ModelName, ReferenceName
 from monitor.api.schemas import ReferenceList, ReferenceOut
 from monitor.api.services.references import upload
@@ -45,9 +45,6 @@ _BODY_DOC: Final[dict[str, Any]] = {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
-}
-_LOCATION: Final = {
-    "Location": {"description": "The reference's URL.", "schema": {"type": "string"}}
 }
 
 
@@ -161,7 +158,7 @@ def references_router() -> APIRouter:
         dependencies=[ADMIN],
         openapi_extra=_BODY_DOC,
         responses={
-            201: {"description": "Stored.", "headers": _LOCATION},
+            **created_response("reference", "Stored."),
             **error_responses(401, 403, 404, 409, 413, 415, 422, 503),
         },
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from monitor.api.auth import ADMIN, READ
 from monitor.api.context import API_PREFIX, Context
-from monitor.api.errors import error_responses
+from monitor.api.errors import created_response, error_responses
 from monitor.api.schemas import SilenceIn, SilenceList, SilenceOut
 from monitor.api.services.silences import add_silence, expire, silence_of, silences_of
 from storage.repositories.tokens import TokenInfo
@@ -42,8 +42,6 @@ _EXAMPLES: Final[dict[str, Any]] = {
         },
     },
 }
-_LOCATION: Final = {"Location": {"description": "The silence's URL.", "schema": {"type": "string"}}}
-
 SilenceId = Annotated[int, Path(ge=1, le=_MAX_SILENCE_ID, description="The silence's id.")]
 
 
@@ -101,7 +99,7 @@ def silences_router() -> APIRouter:
         response_model=SilenceOut,
         status_code=201,
         responses={
-            201: {"description": "Created.", "headers": _LOCATION},
+            **created_response("silence"),
             **error_responses(401, 403, 415, 422, 503),
         },
     )

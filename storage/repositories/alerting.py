@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from storage.errors import NotFoundError
+from storage.errors import ConflictError, NotFoundError
 from storage.models import (
     Alert,
     AlertEvent,
@@ -43,13 +43,16 @@ __all__ = [
     "active_alerts",
     "add_alert_event",
     "alert_history",
+    "channel_types",
     "claim_due_deliveries",
     "create_silence",
+    "delete_rule",
     "delivery_attempts",
     "enqueue_delivery",
     "expire_silence",
     "finish_attempt",
     "get_log",
+    "get_rule",
     "get_silence",
     "list_alerts",
     "list_deliveries",
@@ -57,12 +60,15 @@ __all__ = [
     "list_silences",
     "notifiable_alerts",
     "put_log",
+    "put_rule",
     "rule_ids",
     "save_alert",
     "sync_alerting",
 ]
 
 Outcome = Literal["delivered", "retry", "failed", "dead"]
+RuleSource = Literal["project", "api"]
+RuleMode = Literal["create", "replace"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +176,15 @@ def sync_alerting(
 ) -> None:
     """Make the project's rules and channels in the store exactly these, in one transaction.
 
-    Alerts of deleted rules go with them; deliveries to deleted channels too.
+    Alerts of deleted rules go with them; deliveries to deleted channels too. Rules
+    created through the API are left alone.
+
+    Raises
+    ------
+    NotFoundError
+        If a rule names a monitor the store does not have.
+    ConflictError
+        If a rule's name is taken by a rule created through the API.
     """
     with engine.begin() as connection:
         monitors = dict(connection.execute(sa.select(Monitor.name, Monitor.id)).all())
@@ -211,13 +225,19 @@ def sync_alerting(
 def _sync(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     names = [row["name"] for row in rows]
     connection.execute(sa.delete(table).where(table.source == "project", table.name.not_in(names)))
-    query = sa.select(table.name, table.id)
-    existing: dict[str, int] = {row.name: row.id for row in connection.execute(query)}
+    query = sa.select(table.name, table.id, table.source)
+    existing = {row.name: row for row in connection.execute(query)}
     for row in rows:
-        if row["name"] in existing:
-            connection.execute(
-                sa.update(table).where(table.id == existing[row["name"]]).values(**row)
+        found = existing.get(row["name"])
+        if found is not None and found.source != "project":  # the API's own: not the file's
+            what = "alert rule" if table is AlertRule else "channel"
+            msg = (
+                f"{what} {row['name']!r} was created through the API; delete it there first "
+                f"or give the project's {what} another name"
             )
+            raise ConflictError(msg)
+        if found is not None:
+            connection.execute(sa.update(table).where(table.id == found.id).values(**row))
         else:
             connection.execute(sa.insert(table).values(source="project", **row))
 
@@ -745,3 +765,136 @@ def expire_silence(engine: Engine, silence_id: int, *, now: dt.datetime) -> Sile
     if row is None:
         raise NotFoundError(f"unknown silence {silence_id}")
     return _silence_row(row)
+
+
+# -- rules through the API ----------------------------------------------------------------
+
+
+def _select_rules() -> sa.Select[Any]:
+    return sa.select(
+        AlertRule.id,
+        AlertRule.name,
+        Monitor.name.label("monitor_name"),
+        AlertRule.config,
+        AlertRule.enabled,
+        AlertRule.source,
+        AlertRule.updated_at,
+    ).outerjoin(Monitor, Monitor.id == AlertRule.monitor_id)
+
+
+def _declared_where(source: str) -> str:
+    return "declared in the project file" if source == "project" else "created through the API"
+
+
+def put_rule(
+    engine: Engine, draft: RuleDraft, *, source: RuleSource = "api", mode: RuleMode
+) -> RuleInfo:
+    """Create a rule (``mode="create"``) or replace one of the same source (``"replace"``).
+
+    The checks and the write are one transaction; a concurrent create of the same name
+    loses on the unique name with :class:`ConflictError`. The rule's monitor, channels and
+    condition are the caller's to check.
+
+    Raises
+    ------
+    NotFoundError
+        If the rule's monitor does not exist, or (``replace``) the rule does not.
+    ConflictError
+        If (``create``) a rule of that name exists, or it comes from the other source (a
+        rule declared in the project file is changed there).
+    """
+    try:
+        with engine.begin() as connection:
+            monitor_id = None
+            if draft.monitor_name is not None:
+                query = sa.select(Monitor.id).where(Monitor.name == draft.monitor_name)
+                monitor_id = connection.execute(query).scalar()
+                if monitor_id is None:
+                    msg = f"alert rule {draft.name!r}: unknown monitor {draft.monitor_name!r}"
+                    raise NotFoundError(msg)
+            existing = connection.execute(
+                sa.select(AlertRule.id, AlertRule.source).where(AlertRule.name == draft.name)
+            ).one_or_none()
+            if existing is None and mode == "replace":
+                raise NotFoundError(f"unknown alert rule {draft.name!r}")
+            if existing is not None and existing.source == "project" and source != "project":
+                msg = f"alert rule {draft.name!r} is declared in the project file; change it there"
+                raise ConflictError(msg)
+            if existing is not None and (mode == "create" or existing.source != source):
+                where = _declared_where(existing.source)
+                raise ConflictError(f"alert rule {draft.name!r} already exists ({where})")
+            now = utc_now()
+            values = {
+                "monitor_id": monitor_id,
+                "condition": draft.condition,
+                "for_seconds": draft.for_seconds,
+                "severity": draft.severity,
+                "labels": draft.labels,
+                "annotations": draft.annotations,
+                "channels": draft.channels,
+                "config": draft.config,
+                "enabled": draft.enabled,
+                "updated_at": now,
+            }
+            if existing is None:
+                connection.execute(
+                    sa.insert(AlertRule).values(
+                        name=draft.name, source=source, created_at=now, **values
+                    )
+                )
+            else:
+                connection.execute(
+                    sa.update(AlertRule).where(AlertRule.id == existing.id).values(**values)
+                )
+    except sa.exc.IntegrityError:
+        raise ConflictError(f"alert rule {draft.name!r} was created at the same time") from None
+    return get_rule(engine, draft.name)
+
+
+def get_rule(engine: Engine, name: str) -> RuleInfo:
+    """The rule called ``name``; :class:`NotFoundError` if there is none."""
+    with engine.connect() as connection:
+        row = connection.execute(_select_rules().where(AlertRule.name == name)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"unknown alert rule {name!r}")
+    return RuleInfo(
+        id=row.id,
+        name=row.name,
+        monitor_name=row.monitor_name,
+        config=dict(row.config or {}),
+        enabled=bool(row.enabled),
+        source=row.source,
+        updated_at=row.updated_at,
+    )
+
+
+def delete_rule(engine: Engine, name: str, *, source: RuleSource = "api") -> None:
+    """Delete a rule of ``source`` with its alerts (their deliveries stay, unlinked).
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such rule.
+    ConflictError
+        If it comes from the other source (a project rule is removed from the file).
+    """
+    with engine.begin() as connection:
+        found = connection.execute(
+            sa.select(AlertRule.id, AlertRule.source).where(AlertRule.name == name)
+        ).one_or_none()
+        if found is None:
+            raise NotFoundError(f"unknown alert rule {name!r}")
+        if found.source != source:
+            msg = (
+                f"alert rule {name!r} is declared in the project file; change it there"
+                if found.source == "project"
+                else f"alert rule {name!r} was created through the API; delete it there"
+            )
+            raise ConflictError(msg)
+        connection.execute(sa.delete(AlertRule).where(AlertRule.id == found.id))
+
+
+def channel_types(connection: Connection) -> dict[str, str]:
+    """Every stored channel's type, by name."""
+    query = sa.select(Channel.name, Channel.type).order_by(Channel.name)
+    return {row.name: row.type for row in connection.execute(query)}

@@ -8,15 +8,13 @@ own errors (:class:`NotFoundError`, :class:`ConflictError`) pass through.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from monitor.api.schemas import MonitorReplacement
-from monitor.api.services.errors import InvalidRequestError
+from monitor.api.services.errors import InvalidRequestError, check_storable
 from monitor.kinds import MonitorParamsError, validate_params
 from monitor.project._base import Loc
 from monitor.project.monitors import DatasetReference, MonitorSpec
@@ -101,7 +99,7 @@ def replace_monitor(
 def checked_draft(engine: Engine, sessions: SessionFactory, spec: MonitorSpec) -> MonitorDraft:
     """The draft to store for ``spec``, once it is checked against the store."""
     config = spec.model_dump(mode="json")
-    _check_storable(config, _BODY)  # first: the store cannot even compare a NUL
+    check_storable(config, _BODY)  # first: the store cannot even compare a NUL
     handle = _model(sessions, spec.model, spec.version, _BODY)
     for index, feature in enumerate(spec.features or ()):
         if feature not in handle.schema:
@@ -148,18 +146,3 @@ def _check_params(spec: MonitorSpec, handle: ModelHandle) -> None:
     except MonitorParamsError as error:
         loc: Loc = ("body", "params", *error.keys) if len(error.keys) == 1 else ("body", "params")
         raise InvalidRequestError(loc, str(error)) from None
-
-
-def _check_storable(value: Any, at: Loc) -> None:
-    """Refuse what JSON columns cannot hold: NUL characters and non-finite numbers."""
-    if isinstance(value, str) and "\x00" in value:
-        raise InvalidRequestError(at, "must not contain NUL characters")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidRequestError(at, f"must be a finite number, got {value}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_storable(key, at)
-            _check_storable(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_storable(item, (*at, index))

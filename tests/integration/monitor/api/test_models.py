@@ -140,7 +140,7 @@ async def test_the_openapi_document_describes_every_operation(api: Api) -> None:
         for path, methods in document["paths"].items()
         for method, operation in methods.items()
     ]
-    assert len(operations) == 26
+    assert len(operations) == 31
     for path, method, operation in operations:
         assert operation.get("summary"), (path, method)
         responses = operation["responses"]
