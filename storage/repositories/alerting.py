@@ -298,7 +298,7 @@ def rule_ids(connection: Connection) -> dict[str, int]:
 # -- alerts -------------------------------------------------------------------------------
 
 
-def _alert_row(row: Any) -> AlertRow:
+def alert_row(row: Any) -> AlertRow:
     return AlertRow(
         id=row.id,
         rule_id=row.rule_id,
@@ -316,7 +316,7 @@ def _alert_row(row: Any) -> AlertRow:
     )
 
 
-def _select_alerts() -> sa.Select[Any]:
+def select_alerts() -> sa.Select[Any]:
     return sa.select(
         Alert.id,
         Alert.rule_id,
@@ -336,8 +336,8 @@ def _select_alerts() -> sa.Select[Any]:
 
 def active_alerts(connection: Connection, rule_id: int) -> dict[str, AlertRow]:
     """The rule's pending and firing alerts, by fingerprint."""
-    query = _select_alerts().where(Alert.rule_id == rule_id, Alert.state.in_(("pending", "firing")))
-    return {row.fingerprint: _alert_row(row) for row in connection.execute(query)}
+    query = select_alerts().where(Alert.rule_id == rule_id, Alert.state.in_(("pending", "firing")))
+    return {row.fingerprint: alert_row(row) for row in connection.execute(query)}
 
 
 def save_alert(connection: Connection, alert: AlertRow) -> int:
@@ -374,7 +374,7 @@ def add_alert_event(
 
 def notifiable_alerts(connection: Connection, *, resolved_since: dt.datetime) -> list[AlertRow]:
     """Firing alerts, and alerts resolved since ``resolved_since`` (to announce)."""
-    query = _select_alerts().where(
+    query = select_alerts().where(
         sa.or_(
             Alert.state == "firing",
             sa.and_(
@@ -384,7 +384,7 @@ def notifiable_alerts(connection: Connection, *, resolved_since: dt.datetime) ->
             ),
         )
     )
-    return [_alert_row(row) for row in connection.execute(query.order_by(Alert.id))]
+    return [alert_row(row) for row in connection.execute(query.order_by(Alert.id))]
 
 
 def list_alerts(
@@ -401,7 +401,7 @@ def list_alerts(
     The ``model`` label is matched in Python (labels are JSON, read the same way on both
     back ends), so rows are read in bounded chunks until the page is full.
     """
-    query = _select_alerts()
+    query = select_alerts()
     if state is not None:
         query = query.where(Alert.state == state)
     if rule is not None:
@@ -413,7 +413,7 @@ def list_alerts(
         while len(found) < limit:
             page = query if cursor is None else query.where(Alert.id < cursor)
             rows = [
-                _alert_row(row)
+                alert_row(row)
                 for row in connection.execute(page.order_by(Alert.id.desc()).limit(chunk))
             ]
             found += [r for r in rows if model is None or r.labels.get("model") == model]
@@ -530,7 +530,7 @@ def enqueue_delivery(
     return connection.execute(statement).scalar() is not None
 
 
-_DELIVERY_COLUMNS = (
+DELIVERY_COLUMNS = (
     Delivery.id,
     Channel.name.label("channel"),
     Channel.type.label("channel_type"),
@@ -548,7 +548,7 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def _delivery_row(row: Any) -> DeliveryRow:
+def delivery_row(row: Any) -> DeliveryRow:
     return DeliveryRow(**{k: row._mapping[k] for k in DeliveryRow.__dataclass_fields__})
 
 
@@ -586,12 +586,12 @@ def claim_due_deliveries(
             )
         )
         query = (
-            sa.select(*_DELIVERY_COLUMNS)
+            sa.select(*DELIVERY_COLUMNS)
             .join(Channel, Channel.id == Delivery.channel_id)
             .where(Delivery.id.in_(ids))
             .order_by(Delivery.id)
         )
-        return [_delivery_row(row) for row in connection.execute(query)]
+        return [delivery_row(row) for row in connection.execute(query)]
 
 
 def finish_attempt(
@@ -646,7 +646,7 @@ def list_deliveries(
     before_id: int | None = None,
 ) -> list[DeliveryRow]:
     """Deliveries, newest first."""
-    query = sa.select(*_DELIVERY_COLUMNS).join(Channel, Channel.id == Delivery.channel_id)
+    query = sa.select(*DELIVERY_COLUMNS).join(Channel, Channel.id == Delivery.channel_id)
     if status is not None:
         query = query.where(Delivery.status == status)
     if channel is not None:
@@ -655,7 +655,7 @@ def list_deliveries(
         query = query.where(Delivery.id < before_id)
     query = query.order_by(Delivery.id.desc()).limit(limit)
     with engine.connect() as connection:
-        return [_delivery_row(row) for row in connection.execute(query)]
+        return [delivery_row(row) for row in connection.execute(query)]
 
 
 def delivery_attempts(engine: Engine, delivery_id: int) -> list[dict[str, Any]]:
