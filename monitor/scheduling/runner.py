@@ -47,7 +47,7 @@ from storage.repositories.monitors import (
 from storage.repositories.references import reference_digest
 from storage.types import utc_now
 
-__all__ = ["AfterResult", "MonitorRunner", "RunReport"]
+__all__ = ["AfterResult", "MonitorRunner", "RunReport", "reference_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class MonitorRunner:
                 status, score = outcome.status, outcome.score
                 summary, details = dict(outcome.summary), dict(outcome.details)
                 state_out = outcome.state if keep_state else None
+            summary.setdefault("window_rows", current.total_rows)  # before sampling
             sample_size = len(current)
             error = None
         except (DriftlineError, StorageError, DetectorError, ValueError) as exc:
@@ -208,7 +209,7 @@ class MonitorRunner:
                 if key in self._prepared:
                     self._prepared.move_to_end(key)
                     return self._prepared[key]
-        prepared = kinds.prepare(spec, self._reference(spec, window), task=task)
+        prepared = kinds.prepare(spec, reference_for(self.engine, spec, window), task=task)
         if key is not None:
             with self._lock:
                 self._prepared[key] = prepared
@@ -216,25 +217,35 @@ class MonitorRunner:
                     self._prepared.popitem(last=False)
         return prepared
 
-    def _reference(self, spec: MonitorSpec, window: TimeRange) -> Window | None:
-        reference = spec.reference
-        if reference is None:
-            return None
-        if isinstance(reference, DatasetReference):
-            return reference_window(
-                self.engine, spec.model, reference.dataset, sample_limit=spec.sample_limit
-            )
-        span = reference_range(spec, window)
-        assert span is not None
-        return read_window(
-            self.engine,
-            spec.model,
-            start=span.start,
-            end=span.end,
-            limit=spec.sample_limit,
-            version=spec.version,
-            with_labels=kinds.needs_labels(spec),
+
+def reference_for(
+    engine: Engine, spec: MonitorSpec, window: TimeRange, *, with_labels: bool | None = None
+) -> Window | None:
+    """The reference a run of ``spec`` over ``window`` compares with (None: it has none).
+
+    A dataset reference is the stored dataset (cached, sampled to ``spec.sample_limit``);
+    the other references are the production records of :func:`reference_range`, read like
+    the window itself. ``with_labels`` overrides whether those records are read with their
+    labels (by default: when the monitor's kind needs them).
+    """
+    reference = spec.reference
+    if reference is None:
+        return None
+    if isinstance(reference, DatasetReference):
+        return reference_window(
+            engine, spec.model, reference.dataset, sample_limit=spec.sample_limit
         )
+    span = reference_range(spec, window)
+    assert span is not None  # every reference but a dataset is a range of records
+    return read_window(
+        engine,
+        spec.model,
+        start=span.start,
+        end=span.end,
+        limit=spec.sample_limit,
+        version=spec.version,
+        with_labels=kinds.needs_labels(spec) if with_labels is None else with_labels,
+    )
 
 
 def _too_few(current: Window, spec: MonitorSpec) -> dict[str, Any]:
