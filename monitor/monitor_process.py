@@ -9,10 +9,12 @@ from contextlib import ExitStack
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from dashboards.web.app import dashboard_router
 from monitor.alerting.dispatch import Dispatcher, DispatchMetrics
 from monitor.alerting.egress import egress_policy
 from monitor.alerting.service import AlertingMetrics, AlertingService, sync_project_alerting
 from monitor.api import create_api_app
+from monitor.dashboard_source import MonitorWindowSource
 from monitor.database import open_database
 from monitor.project import Project
 from monitor.retention import RetentionMetrics, run_retention
@@ -24,7 +26,8 @@ from monitor.scheduling.scheduler import MonitorScheduler, PeriodicJob
 from monitor.scheduling.sync import check_monitor_params, sync_project
 from monitor.servers import http_server, serve_all
 from monitor.settings import Settings
-from storage import display_url
+from storage import create_session_factory, display_url
+from storage.repositories.token_cache import TokenVerifier
 from storage.types import utc_now
 
 __all__ = ["build_scheduler", "run_monitor"]
@@ -119,9 +122,17 @@ def run_monitor(
             )
             election.start()
             stack.callback(election.stop)
-        app = create_api_app(engine, auth=settings.api_auth, registry=registry)
+        verifier = TokenVerifier(create_session_factory(engine)) if settings.api_auth else None
+        dashboard = dashboard_router(engine, verifier=verifier, source=MonitorWindowSource(engine))
+        app = create_api_app(
+            engine,
+            auth=settings.api_auth,
+            verifier=verifier,
+            registry=registry,
+            extra_routers=[dashboard],
+        )
         logger.info(
-            "monitor API on http://%s:%d, store %s%s",
+            "monitor API and dashboard on http://%s:%d, store %s%s",
             settings.host,
             port,
             display_url(engine.url),

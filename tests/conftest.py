@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -39,9 +40,9 @@ def rng(global_random_seed: int) -> np.random.Generator:
     return np.random.default_rng(global_random_seed)
 
 
-@pytest.fixture
-def fresh_postgres_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test."""
+@contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """Create a new, empty PostgreSQL database; drop it on exit (skips without one)."""
     base = postgres_base_url()
     if base is None:
         if os.environ.get("DRIFTLINE_REQUIRE_POSTGRES"):
@@ -58,6 +59,13 @@ def fresh_postgres_url() -> Iterator[str]:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test."""
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
