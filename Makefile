@@ -11,8 +11,10 @@ DEMO_DURATION ?= 20
 demo: $(STAMP)
 	$(BIN)/driftline demo --duration $(DEMO_DURATION)
 
-# The whole test suite: lint, format check, types, then every test.
+# The whole test suite: lint, format check, types, then every test. Debian packages the
+# tests drive (Chromium, promtool) are installed first where apt-get allows.
 test: $(STAMP) lint typecheck
+	bash .ci/system-packages
 	$(BIN)/pytest
 
 lint: $(STAMP)
