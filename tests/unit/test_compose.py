@@ -73,3 +73,43 @@ def test_compose_accepts_the_file(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _mounts(spec: dict[str, Any]) -> dict[str, str]:
+    """Container path to host path of every short-syntax bind mount (``./host:/container``)."""
+    mounts = {}
+    for volume in spec.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if source.startswith("./"):
+            mounts[target] = source
+    return mounts
+
+
+def test_prometheus_loads_the_repository_config(services: dict[str, Any]) -> None:
+    prometheus = services["prometheus"]
+    assert str(prometheus["image"]).startswith("prom/prometheus:")
+    assert prometheus["restart"] == "unless-stopped"
+    assert _mounts(prometheus) == {"/etc/prometheus": "./dashboards/prometheus"}
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert (ROOT / "dashboards" / "prometheus" / "prometheus.yml").is_file()
+    assert "http://localhost:9090/" in " ".join(prometheus["healthcheck"]["test"])
+
+
+def test_grafana_is_provisioned_from_the_repository(services: dict[str, Any]) -> None:
+    grafana = services["grafana"]
+    assert str(grafana["image"]).startswith("grafana/grafana:")
+    assert grafana["restart"] == "unless-stopped"
+    assert "3000:3000" in grafana["ports"]
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    mounts = _mounts(grafana)
+    assert mounts == {
+        "/etc/grafana/provisioning": "./dashboards/grafana/provisioning",
+        "/var/lib/grafana/dashboards": "./dashboards/grafana/dashboards",
+    }
+    for source in mounts.values():
+        assert (ROOT / source).is_dir(), f"{source} is mounted into grafana but does not exist"
+    provider = yaml.safe_load(
+        (ROOT / "dashboards/grafana/provisioning/dashboards/driftline.yml").read_text()
+    )
+    assert [p["options"]["path"] for p in provider["providers"]] == ["/var/lib/grafana/dashboards"]
+    assert "http://localhost:3000/api/health" in " ".join(grafana["healthcheck"]["test"])
