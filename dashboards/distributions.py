@@ -204,7 +204,12 @@ def _edges(
         hi = max(float(s.max()) for s in samples)
     if lo == hi:
         half = max(0.5, abs(lo) * 1e-9)
-        return np.array([lo - half, lo + half])
+        low, high = lo - half, lo + half
+        if not np.isfinite(high):  # at the top of the float range: close the bin there
+            low, high = float(np.nextafter(lo, 0.0)), lo
+        elif not np.isfinite(low):
+            low, high = lo, float(np.nextafter(lo, 0.0))
+        return np.array([low, high])
     # lo * (1 - t) + hi * t never forms hi - lo, which overflows for ranges past 1.8e308.
     t = np.linspace(0.0, 1.0, bins + 1)
     edges = np.clip(lo * (1.0 - t) + hi * t, lo, hi)

@@ -276,3 +276,11 @@ def test_bars_cover_every_present_code(
     pooled = bars.reference_counts[named] + bars.current_counts[named]
     assert (np.diff(pooled) <= 0).all()
     assert (pooled > 0).all()
+
+
+@pytest.mark.parametrize("value", [np.finfo(np.float64).max, np.finfo(np.float64).min])
+def test_one_value_at_the_end_of_the_float_range_gets_a_finite_bin(value: float) -> None:
+    hist = numeric_distribution(np.array([value]), np.array([value, value]))
+    assert np.isfinite(hist.edges).all()
+    assert hist.edges[0] < hist.edges[1]
+    assert (hist.reference_counts.sum(), hist.current_counts.sum()) == (1, 2)
