@@ -172,6 +172,9 @@ class MonitorRunner:
         if self.metrics is not None:
             lag = (self.clock() - (window.end + self.settle)).total_seconds()
             self.metrics.observe_run(monitor.name, monitor.kind, status, seconds, lag)
+            self.metrics.observe_score(
+                monitor.name, monitor.model_name, monitor.kind, window.end, score
+            )
         logger.info(
             "monitor %s window %s: %s (score %s, %d rows, %.3f s)",
             monitor.name, window, status, score, sample_size, seconds,

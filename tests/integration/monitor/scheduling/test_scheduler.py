@@ -313,6 +313,15 @@ def test_runs_are_counted_and_timed_in_prometheus(engine: Engine, rng: np.random
     assert sample("driftline_monitor_run_duration_seconds_count", kind="failures") == 3
     assert sample("driftline_monitor_lag_seconds", monitor="errors") == pytest.approx(120)
     assert (sample("driftline_monitor_last_cycle_duration_seconds") or 0) > 0
+    scored = {"monitor": "errors", "model": "churn", "kind": "failures"}
+    assert sample("driftline_monitor_score", **scored) == 0.0  # no failures in hour 3
+
+    # A backfilled past window leaves the newest window's score on the gauge.
+    metrics.observe_score("errors", "churn", "failures", T0 + HOUR, 0.5)
+    assert sample("driftline_monitor_score", **scored) == 0.0
+    # A newest window without a score removes the series rather than keep a stale one.
+    metrics.observe_score("errors", "churn", "failures", T0 + 4 * HOUR, None)
+    assert sample("driftline_monitor_score", **scored) is None
 
 
 def test_the_after_result_hook_commits_with_the_result_or_not_at_all(
