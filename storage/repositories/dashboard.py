@@ -36,6 +36,7 @@ from storage.models import (
     Monitor,
     MonitorResult,
 )
+from storage.repositories.monitors import find_model_id
 
 __all__ = [
     "ModelOverview",
@@ -44,7 +45,6 @@ __all__ = [
     "ResultPoint",
     "details_history",
     "feature_history",
-    "model_id",
     "model_overview",
     "model_overviews",
     "result_detail",
@@ -161,18 +161,8 @@ def model_overview(engine: Engine, model: str) -> ModelOverview:
         If no model is called ``model``.
     """
     with engine.connect() as connection:
-        (found,) = _overviews(connection, model_id(connection, model))
+        (found,) = _overviews(connection, find_model_id(connection, model))
     return found
-
-
-def model_id(connection: Connection, name: str) -> int:
-    """The id of the model called ``name``; :class:`NotFoundError` naming the known ones."""
-    found = connection.execute(sa.select(Model.id).where(Model.name == name)).scalar()
-    if found is None:
-        known = connection.execute(sa.select(Model.name).order_by(Model.name)).scalars().all()
-        msg = f"unknown model {name!r}; registered models: {', '.join(known) or '(none)'}"
-        raise NotFoundError(msg)
-    return int(found)
 
 
 def _overviews(connection: Connection, model_id: int | None) -> list[ModelOverview]:

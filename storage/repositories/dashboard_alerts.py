@@ -26,7 +26,7 @@ from storage.repositories.alerting import (
     delivery_row,
     select_alerts,
 )
-from storage.repositories.dashboard import model_id
+from storage.repositories.monitors import find_model_id
 
 __all__ = [
     "AlertEvent",
@@ -92,7 +92,7 @@ def model_alerts(
     if start is not None:
         where.append(sa.or_(Alert.resolved_at.is_(None), Alert.resolved_at >= start))
     with engine.connect() as connection:
-        model_id(connection, model)
+        find_model_id(connection, model)
         return _timelines(connection, where)
 
 

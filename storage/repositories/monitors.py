@@ -147,19 +147,20 @@ def _select_monitors() -> sa.Select[Any]:
     return sa.select(*_MONITOR_COLUMNS).join(Model, Model.id == Monitor.model_id)
 
 
-def _model_id(connection: Connection, name: str) -> int:
-    model_id = connection.execute(sa.select(Model.id).where(Model.name == name)).scalar()
-    if model_id is None:
+def find_model_id(connection: Connection, name: str) -> int:
+    """The id of the model called ``name``; :class:`NotFoundError` naming the known ones."""
+    found = connection.execute(sa.select(Model.id).where(Model.name == name)).scalar()
+    if found is None:
         known = connection.execute(sa.select(Model.name).order_by(Model.name)).scalars().all()
-        msg = f"unknown model {name!r}; registered models: {', '.join(known) or '(none)'}"
+        msg = f"unknown model {name!r}; registered models: {', '.join(known) or 'none'}"
         raise NotFoundError(msg)
-    return int(model_id)
+    return int(found)
 
 
 def _upsert(
     connection: Connection, draft: MonitorDraft, source: Source, mode: PutMode = "upsert"
 ) -> None:
-    model_id = _model_id(connection, draft.model_name)
+    model_id = find_model_id(connection, draft.model_name)
     existing = connection.execute(
         sa.select(Monitor.id, Monitor.source).where(Monitor.name == draft.name)
     ).one_or_none()

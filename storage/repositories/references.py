@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.engine import write_transaction
 from storage.errors import ConflictError, NotFoundError
-from storage.models import Model, ModelVersion, ReferenceDataset
+from storage.models import ModelVersion, ReferenceDataset
+from storage.repositories.monitors import find_model_id
 from storage.types import utc_now
 
 __all__ = [
@@ -151,7 +152,7 @@ def _write(
     replace: bool,
 ) -> ReferenceInfo:
     with write_transaction(engine) as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         version_id = _version_id(connection, model_id, model_name, version)
         existing = _find(connection, model_id, name)
         if existing is not None and not replace:
@@ -176,7 +177,7 @@ def list_references(engine: Engine, model_name: str) -> list[ReferenceInfo]:
         The model does not exist.
     """
     with engine.connect() as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         rows = connection.execute(_select(model_id).order_by(ReferenceDataset.name)).all()
     return [_info(model_name, row) for row in rows]
 
@@ -190,7 +191,7 @@ def get_reference(engine: Engine, model_name: str, name: str) -> ReferenceInfo:
         The model or the reference does not exist; the message lists the model's references.
     """
     with engine.connect() as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         return _info(model_name, _require(connection, model_id, model_name, name))
 
 
@@ -207,7 +208,7 @@ def reference_digest(engine: Engine, model_name: str, name: str) -> ReferenceDig
         The model or the reference does not exist.
     """
     with engine.connect() as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         row = connection.execute(
             sa.select(ReferenceDataset.id, ReferenceDataset.sha256).where(
                 ReferenceDataset.model_id == model_id, ReferenceDataset.name == name
@@ -227,7 +228,7 @@ def load_reference_data(engine: Engine, model_name: str, name: str) -> tuple[Ref
         The model or the reference does not exist.
     """
     with engine.connect() as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         row = _require(connection, model_id, model_name, name)
         data = connection.execute(
             sa.select(ReferenceDataset.data).where(ReferenceDataset.id == row.id)
@@ -244,20 +245,9 @@ def delete_reference(engine: Engine, model_name: str, name: str) -> None:
         The model or the reference does not exist.
     """
     with write_transaction(engine) as connection:
-        model_id = _model_id(connection, model_name)
+        model_id = find_model_id(connection, model_name)
         row = _require(connection, model_id, model_name, name)
         connection.execute(sa.delete(ReferenceDataset).where(ReferenceDataset.id == row.id))
-
-
-def _model_id(connection: Connection, model_name: str) -> int:
-    model_id = connection.execute(
-        sa.select(Model.id).where(Model.name == model_name)
-    ).scalar_one_or_none()
-    if model_id is None:
-        names = connection.execute(sa.select(Model.name).order_by(Model.name)).scalars().all()
-        msg = f"unknown model {model_name!r}; registered models: {', '.join(names) or 'none'}"
-        raise NotFoundError(msg)
-    return int(model_id)
 
 
 def _version_id(
