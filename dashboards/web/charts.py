@@ -35,6 +35,11 @@ _SEVERITY_FILL: Final = {
     "warning": "rgba(249, 168, 37, 0.16)",
     "info": "rgba(21, 101, 192, 0.10)",
 }
+#: Points beyond which a series is drawn as a bare line (markers only where not ok).
+LONG_SERIES: Final = 300
+#: Most points drawn of a long series: the lowest and the highest of each of half as many
+#: buckets, so no spike is lost (a 1,000-pixel chart shows no more anyway).
+MAX_DRAWN: Final = 600
 _PALETTE: Final = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457", "#5d4037")
 
 
@@ -90,32 +95,39 @@ def time_figure(
         trace: dict[str, Any] = {
             "type": "bar" if line.bars else "scatter",
             "name": line.name,
-            "x": [_iso(x) for x in line.x],
-            "y": [_finite(y) for y in line.y],
-            "customdata": [_iso(x) for x in line.x],
-            "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC<br>%{y"
-            + (":.1%" if percent and not line.secondary else ":.4g")
-            + "}<extra>"
-            + line.name.replace("<", "&lt;")
-            + "</extra>",
+            "hovertemplate": _hover(line, percent),
         }
-        if line.bars:
+        long = len(line.x) > LONG_SERIES
+        kept = envelope([_finite(y) for y in line.y], MAX_DRAWN // 2) if long else None
+        xs = line.x if kept is None else [line.x[i] for i in kept]
+        trace["x"] = [_iso(x) for x in xs]
+        trace["y"] = [_finite(line.y[i]) for i in kept] if kept else [_finite(y) for y in line.y]
+        if not long:  # a click reads a point's window from here (long series: from x)
+            trace["customdata"] = trace["x"]
+        if line.bars and not long:
             trace["marker"] = {"color": colour, "opacity": 0.35}
+        elif line.bars:  # thousands of SVG bars are slow to draw: a stepped area instead
+            trace.update(type="scatter", mode="lines", fill="tozeroy", opacity=0.35)
+            trace["line"] = {"color": colour, "width": 0, "shape": "hv"}
         else:
-            trace["mode"] = "lines+markers"
+            trace["mode"] = "lines" if long else "lines+markers"
             trace["connectgaps"] = False
             trace["line"] = {
                 "color": colour,
-                "width": 2,
+                "width": 1.5 if long else 2,
                 **({"dash": line.dash} if line.dash else {}),
             }
             marker: dict[str, Any] = {"size": 6, "color": colour}
-            if line.statuses is not None:
+            if line.statuses is not None and not long:
                 marker["color"] = [STATUS_COLOURS.get(s, colour) for s in line.statuses]
             trace["marker"] = marker
         if line.secondary:
             trace["yaxis"] = "y2"
         traces.append(trace)
+        if long and not line.bars and line.statuses is not None:
+            flagged = _flagged(line, percent)
+            if flagged is not None:
+                traces.append(flagged)
     layout: dict[str, Any] = {
         "margin": {"l": 56, "r": 56 if y2_title else 16, "t": 8, "b": 36},
         "height": 260,
@@ -148,6 +160,67 @@ def time_figure(
             }
         )
     return {"data": traces, "layout": layout}
+
+
+def envelope(values: Sequence[float | None], buckets: int) -> list[int] | None:
+    """Indices of the lowest and highest value of each of ``buckets`` runs, in order.
+
+    None when ``values`` is short enough to draw whole. Missing values are kept where a
+    bucket has nothing else, so gaps stay gaps.
+
+    >>> envelope([0.0, 5.0, 1.0, 2.0, 9.0, 3.0, None, None], 2)
+    [0, 1, 4, 5]
+    >>> envelope([1.0, 2.0], 2) is None
+    True
+    """
+    n = len(values)
+    if n <= 2 * buckets:
+        return None
+    kept: list[int] = []
+    for b in range(buckets):
+        lo, hi = b * n // buckets, (b + 1) * n // buckets
+        present = [i for i in range(lo, hi) if values[i] is not None]
+        if not present:
+            kept.append(lo)
+            continue
+        low = min(present, key=lambda i: values[i])  # type: ignore[arg-type, return-value]
+        high = max(present, key=lambda i: values[i])  # type: ignore[arg-type, return-value]
+        kept.extend(sorted({low, high}))
+    return kept
+
+
+def _hover(line: Series, percent: bool) -> str:
+    """The hover text: the window end, the value, and the series' name (escaped)."""
+    value = ":.1%" if percent and not line.secondary else ":.4g"
+    name = line.name.replace("<", "&lt;")
+    return f"%{{x|%Y-%m-%d %H:%M}} UTC<br>%{{y{value}}}<extra>{name}</extra>"
+
+
+def _flagged(line: Series, percent: bool) -> dict[str, Any] | None:
+    """Markers for the points of a long series whose status is not ``ok``, coloured by it.
+
+    A long series is drawn as a bare line (one SVG path); only the points worth a look get
+    a marker, so a 90-day hourly chart stays quick to draw.
+    """
+    assert line.statuses is not None
+    keep = [n for n, status in enumerate(line.statuses) if status != "ok"]
+    if not keep:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{line.name}: not ok",
+        "showlegend": False,
+        "x": [_iso(line.x[n]) for n in keep],
+        "y": [_finite(line.y[n]) for n in keep],
+        "customdata": [_iso(line.x[n]) for n in keep],
+        "marker": {
+            "size": 6,
+            "color": [STATUS_COLOURS.get(line.statuses[n], "#000") for n in keep],
+        },
+        "hovertemplate": _hover(line, percent),
+        **({"yaxis": "y2"} if line.secondary else {}),
+    }
 
 
 def _band(alert: AlertBand) -> dict[str, Any]:

@@ -77,9 +77,10 @@ window.Driftline = (function () {
       if (param) {
         el.on("plotly_click", (event) => {
           const point = event.points && event.points[0];
-          if (!point || !point.customdata) return;
+          const when = point && (point.customdata || point.x);
+          if (!when) return;
           const url = new URL(window.location.href);
-          url.searchParams.set(param, point.customdata);
+          url.searchParams.set(param, when);
           url.hash = "features";
           window.location.assign(url);
         });

@@ -119,3 +119,36 @@ def test_sparkline_scales_into_the_box_and_skips_gaps() -> None:
     flat = sparkline_points([3.0, 3.0], width=10, height=10)
     assert flat == "1.0,9.0 9.0,9.0"
     assert sparkline_points([5.0], width=10, height=10) == "1.0,9.0"
+
+
+def test_a_long_series_is_a_bare_line_with_markers_only_where_not_ok() -> None:
+    n = 2160  # 90 days of hourly windows
+    statuses = ["ok"] * n
+    statuses[100] = "alarm"
+    statuses[200] = "warning"
+    values = [0.1] * n
+    values[1234] = 0.9  # one spike among thousands of windows
+    figure = time_figure(
+        [
+            Series("drift", _hours(n), values, statuses=statuses),
+            Series("rows", _hours(n), [5.0] * n, secondary=True, bars=True),
+        ],
+        start=T0,
+        end=_hours(n)[-1],
+        y_title="share",
+        y2_title="rows",
+    )
+    line, flagged, rows = figure["data"]
+    assert line["mode"] == "lines"
+    assert len(line["x"]) <= 600  # drawn: each bucket's lowest and highest point
+    assert max(line["y"]) == 0.9
+    assert _hours(n)[1234].strftime("%Y-%m-%dT%H:%M:%SZ") in line["x"]
+    assert len(rows["x"]) <= 600
+    assert flagged["mode"] == "markers"
+    assert flagged["showlegend"] is False
+    iso = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in _hours(n)]
+    assert flagged["x"] == [iso[100], iso[200]]  # from the whole series, not the drawn one
+    assert flagged["marker"]["color"] == [STATUS_COLOURS["alarm"], STATUS_COLOURS["warning"]]
+    assert rows["type"] == "scatter"
+    assert rows["fill"] == "tozeroy"
+    assert rows["yaxis"] == "y2"
