@@ -36,9 +36,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Generated requests per operation and mode, by back end.
 EXAMPLES = {
-    (GenerationMode.POSITIVE, "sqlite"): 25,
+    (GenerationMode.POSITIVE, "sqlite"): 15,
     (GenerationMode.POSITIVE, "postgresql"): 10,
-    (GenerationMode.NEGATIVE, "sqlite"): 25,
+    (GenerationMode.NEGATIVE, "sqlite"): 15,
     (GenerationMode.NEGATIVE, "postgresql"): 5,
 }
 CHECKS = [
