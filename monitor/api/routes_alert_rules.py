@@ -11,10 +11,9 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from monitor.api.auth import ADMIN, READ
 from monitor.api.context import API_PREFIX, Context
-from monitor.api.errors import created_response, error_responses
 from monitor.api.params import MAX_NAME
+from monitor.api.routes_declared import DeclaredResource, declared_routes
 from monitor.api.schemas_alerting import AlertRuleList, AlertRuleOut, AlertRuleReplacement
 from monitor.api.services.alert_rules import create_rule, remove_rule, replace_rule, rules_of
 from monitor.api.validation import CONTROL_FREE
@@ -79,57 +78,16 @@ def delete(name: RuleName, context: Context) -> Response:
 def alert_rules_router() -> APIRouter:
     """The alert-rules routes."""
     router = APIRouter(prefix=f"{API_PREFIX}/alert-rules", tags=["alert rules"])
-    router.add_api_route(
-        "",
-        list_alert_rules,
-        methods=["GET"],
-        summary="List alert rules",
-        response_model=AlertRuleList,
-        dependencies=[READ],
-        responses=error_responses(401, 403, 422, 503),
+    resource = DeclaredResource(
+        one="an alert rule",
+        many="alert rules",
+        location_noun="rule",
+        list_items=list_alert_rules,
+        create=create,
+        get_one=get_one,
+        replace=replace,
+        delete=delete,
+        listing=AlertRuleList,
+        item=AlertRuleOut,
     )
-    router.add_api_route(
-        "",
-        create,
-        methods=["POST"],
-        summary="Create an alert rule",
-        response_model=AlertRuleOut,
-        status_code=201,
-        dependencies=[ADMIN],
-        responses={
-            **created_response("rule"),
-            **error_responses(401, 403, 409, 415, 422, 503),
-        },
-    )
-    router.add_api_route(
-        "/{name}",
-        get_one,
-        methods=["GET"],
-        summary="Get an alert rule",
-        response_model=AlertRuleOut,
-        dependencies=[READ],
-        responses=error_responses(401, 403, 404, 422, 503),
-    )
-    router.add_api_route(
-        "/{name}",
-        replace,
-        methods=["PUT"],
-        summary="Replace an alert rule",
-        response_model=AlertRuleOut,
-        dependencies=[ADMIN],
-        responses=error_responses(401, 403, 404, 409, 415, 422, 503),
-    )
-    router.add_api_route(
-        "/{name}",
-        delete,
-        methods=["DELETE"],
-        summary="Delete an alert rule",
-        status_code=204,
-        response_class=Response,
-        dependencies=[ADMIN],
-        responses={
-            204: {"description": "Deleted."},
-            **error_responses(401, 403, 404, 409, 422, 503),
-        },
-    )
-    return router
+    return declared_routes(router, resource)

@@ -10,10 +10,9 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Query, Response
 
-from monitor.api.auth import ADMIN, READ
 from monitor.api.context import API_PREFIX, Context
-from monitor.api.errors import created_response, error_responses
 from monitor.api.params import MAX_NAME, MonitorName
+from monitor.api.routes_declared import DeclaredResource, declared_routes
 from monitor.api.schemas import MonitorList, MonitorOut, MonitorReplacement
 from monitor.api.services.monitors import create_monitor, monitors_of, replace_monitor
 from monitor.api.validation import CONTROL_FREE
@@ -76,57 +75,16 @@ def delete(name: MonitorName, context: Context) -> Response:
 def monitors_router() -> APIRouter:
     """The monitors routes."""
     router = APIRouter(prefix=f"{API_PREFIX}/monitors", tags=["monitors"])
-    router.add_api_route(
-        "",
-        list_monitors,
-        methods=["GET"],
-        summary="List monitors",
-        response_model=MonitorList,
-        dependencies=[READ],
-        responses=error_responses(401, 403, 422, 503),
+    resource = DeclaredResource(
+        one="a monitor",
+        many="monitors",
+        location_noun="monitor",
+        list_items=list_monitors,
+        create=create,
+        get_one=get_one,
+        replace=replace,
+        delete=delete,
+        listing=MonitorList,
+        item=MonitorOut,
     )
-    router.add_api_route(
-        "",
-        create,
-        methods=["POST"],
-        summary="Create a monitor",
-        response_model=MonitorOut,
-        status_code=201,
-        dependencies=[ADMIN],
-        responses={
-            **created_response("monitor"),
-            **error_responses(401, 403, 409, 415, 422, 503),
-        },
-    )
-    router.add_api_route(
-        "/{name}",
-        get_one,
-        methods=["GET"],
-        summary="Get a monitor",
-        response_model=MonitorOut,
-        dependencies=[READ],
-        responses=error_responses(401, 403, 404, 422, 503),
-    )
-    router.add_api_route(
-        "/{name}",
-        replace,
-        methods=["PUT"],
-        summary="Replace a monitor",
-        response_model=MonitorOut,
-        dependencies=[ADMIN],
-        responses=error_responses(401, 403, 404, 409, 415, 422, 503),
-    )
-    router.add_api_route(
-        "/{name}",
-        delete,
-        methods=["DELETE"],
-        summary="Delete a monitor",
-        status_code=204,
-        response_class=Response,
-        dependencies=[ADMIN],
-        responses={
-            204: {"description": "Deleted."},
-            **error_responses(401, 403, 404, 409, 422, 503),
-        },
-    )
-    return router
+    return declared_routes(router, resource)
