@@ -204,7 +204,8 @@ def _edges(
         hi = max(float(s.max()) for s in samples)
     if lo == hi:
         half = max(0.5, abs(lo) * 1e-9)
-        low, high = lo - half, lo + half
+        with np.errstate(over="ignore"):  # past the float range: handled just below
+            low, high = float(np.float64(lo) - half), float(np.float64(lo) + half)
         if not np.isfinite(high):  # at the top of the float range: close the bin there
             low, high = float(np.nextafter(lo, 0.0)), lo
         elif not np.isfinite(low):

@@ -161,7 +161,7 @@ def test_counts_cover_every_finite_value_on_strictly_increasing_edges(
     hist = numeric_distribution(reference, current, bins=bins)
 
     assert np.isfinite(hist.edges).all()
-    assert (np.diff(hist.edges) > 0).all()
+    assert (hist.edges[1:] > hist.edges[:-1]).all()  # not np.diff: it overflows past 1.8e308
     assert 2 <= len(hist.edges) <= bins + 1
     assert len(hist.reference_counts) == len(hist.current_counts) == len(hist.edges) - 1
     assert hist.reference_counts.sum() == np.isfinite(reference).sum()
