@@ -176,22 +176,18 @@ def _detector_chart(
     if not monitors:
         return None
     lines: list[Series] = []
-    thresholds: set[float] = set()
     for item in monitors:
-        rows: dict[str, tuple[list[dt.datetime], list[float | None], list[str]]] = {}
-        for point in _points(series, item):
-            for row in point.summary.get("detectors") or ():
-                xs, ys, statuses = rows.setdefault(str(row.get("detector")), ([], [], []))
-                score = finite_number(row.get("score"))
-                xs.append(point.window_end)
-                ys.append(score if score is None or score > 0 else _TINY)
-                statuses.append(str(row.get("status", "")))
-                threshold = finite_number(row.get("threshold"))
-                if threshold is not None:
-                    thresholds.add(threshold)
-        for name, (xs, ys, statuses) in sorted(rows.items()):
-            label = name if len(monitors) == 1 else f"{item.name}: {name}"
-            lines.append(Series(label, xs, ys, statuses=statuses))
+        for line in _detector_lines(_points(series, item)):
+            label = line.name if len(monitors) == 1 else f"{item.name}: {line.name}"
+            drawn = [y if y is None or y > 0 else _TINY for y in line.y]
+            lines.append(Series(label, line.x, drawn, statuses=line.statuses))
+    thresholds = {
+        threshold
+        for item in monitors
+        for point in _points(series, item)
+        for row in point.summary.get("detectors") or ()
+        if (threshold := finite_number(row.get("threshold"))) is not None
+    }
     figure = time_figure(
         lines,
         start=span.start,
@@ -202,6 +198,18 @@ def _detector_chart(
     )
     figure["layout"]["yaxis"].update(type="log", rangemode="normal", exponentformat="power")
     return figure
+
+
+def _detector_lines(points: Sequence[ResultPoint]) -> list[Series]:
+    """One series per detector row of the points' summaries (its scores and statuses), by name."""
+    rows: dict[str, tuple[list[dt.datetime], list[float | None], list[str]]] = {}
+    for point in points:
+        for row in point.summary.get("detectors") or ():
+            xs, ys, statuses = rows.setdefault(str(row.get("detector", "")), ([], [], []))
+            xs.append(point.window_end)
+            ys.append(finite_number(row.get("score")))
+            statuses.append(str(row.get("status", "")))
+    return [Series(name, xs, ys, statuses=st) for name, (xs, ys, st) in sorted(rows.items())]
 
 
 def _performance_chart(
@@ -290,16 +298,9 @@ def _failures_chart(
                 statuses=[p.status for p in points],
             )
         )
-        by_type: dict[str, tuple[list[dt.datetime], list[float | None]]] = {}
-        for point in points:
-            for row in point.summary.get("detectors") or ():
-                name = str(row.get("detector", ""))
-                if name.endswith("_rate") or "rate" in name:
-                    xs, ys = by_type.setdefault(name, ([], []))
-                    xs.append(point.window_end)
-                    ys.append(finite_number(row.get("score")))
-        for name, (xs, ys) in sorted(by_type.items()):
-            lines.append(Series(name, xs, ys, dash="dot"))
+        for line in _detector_lines(points):
+            if "rate" in line.name:
+                lines.append(Series(line.name, line.x, line.y, dash="dot"))
     return time_figure(
         lines, start=span.start, end=span.end, y_title="failure rate", percent=True, alerts=bands
     )
