@@ -1,6 +1,8 @@
 """Running Driftline's HTTP services: several uvicorn servers under one event loop.
 
-A first SIGINT / SIGTERM lets in-flight requests finish; a second one cuts them.
+A first SIGINT / SIGTERM lets in-flight requests finish; a second one cuts them. A server
+that cannot listen (its port is taken) stops the others and is reported as
+:class:`ListenError`, a one-line user error, instead of uvicorn's exit.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["http_server", "serve_all"]
+from monitor.errors import ConfigError
+
+__all__ = ["ListenError", "http_server", "serve_all"]
+
+
+class ListenError(ConfigError):
+    """A server could not start listening (uvicorn logged why, e.g. the port is in use)."""
 
 
 class _Server(uvicorn.Server):
@@ -49,10 +57,20 @@ def serve_all(servers: list[uvicorn.Server]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: stop(force=True))
-        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        tasks = [asyncio.create_task(_serve(server)) for server in servers]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop(force=False)
-        await asyncio.gather(*tasks)
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
         runner.run(main())
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn's way of saying that startup failed
+        where = f"{server.config.host}:{server.config.port}"
+        raise ListenError(f"could not listen on {where}; the log line above says why") from None

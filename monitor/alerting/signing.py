@@ -15,11 +15,13 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from typing import Final
 
 from monitor.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
     "MAX_SECRET_BYTES",
     "MIN_SECRET_BYTES",
     "SECRET_PREFIX",
@@ -28,6 +30,7 @@ __all__ = [
     "parse_secret",
     "sign",
     "signature_headers",
+    "verify",
 ]
 
 SECRET_PREFIX: Final = "whsec_"
@@ -36,6 +39,8 @@ MIN_SECRET_BYTES: Final = 24
 """Shortest secret key the specification allows."""
 MAX_SECRET_BYTES: Final = 64
 """Longest secret key the specification allows."""
+DEFAULT_TOLERANCE_SECONDS: Final = 300
+"""How old (or new) a received webhook's timestamp may be, as the reference libraries allow."""
 
 
 class SigningSecretError(ConfigError):
@@ -205,3 +210,60 @@ def signature_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> 
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
+
+
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: int,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+) -> str | None:
+    """Check a received webhook's Standard Webhooks signature, as a receiver does.
+
+    Parameters
+    ----------
+    secret
+        The ``whsec_`` secret shared with the sender.
+    headers
+        The request's headers (keys lower-case, as HTTP frameworks give them).
+    body
+        The exact request body.
+    now
+        Unix seconds at the receiver.
+    tolerance_seconds
+        How far ``webhook-timestamp`` may be from ``now`` (replay protection).
+
+    Returns
+    -------
+    str or None
+        ``None`` when one of the ``v1`` signatures matches and the timestamp is recent;
+        otherwise what is wrong.
+
+    Examples
+    --------
+    >>> secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    >>> signed = signature_headers(secret, "msg_1", 1614265330, b"{}")
+    >>> verify(secret, signed, b"{}", now=1614265331) is None
+    True
+    >>> verify(secret, signed, b"{ }", now=1614265331)
+    'no v1 signature matches the body'
+    """
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    offered = headers.get("webhook-signature", "")
+    if not msg_id or not stamp or not offered:
+        return "missing webhook-id, webhook-timestamp or webhook-signature"
+    if not stamp.isdigit():
+        return f"webhook-timestamp {stamp[:20]!r} is not Unix seconds"
+    if abs(now - int(stamp)) > tolerance_seconds:
+        return f"webhook-timestamp is {now - int(stamp)}s away from now"
+    try:
+        expected = sign(secret, msg_id, int(stamp), body)
+    except ValueError as error:  # a malformed id
+        return str(error)
+    for candidate in offered.split():
+        if hmac.compare_digest(candidate.encode(), expected.encode()):
+            return None
+    return "no v1 signature matches the body"

@@ -17,6 +17,7 @@ from monitor.alerting.signing import (
     parse_secret,
     sign,
     signature_headers,
+    verify,
 )
 from monitor.errors import ConfigError
 
@@ -144,3 +145,65 @@ def test_sign_rejects_ids_and_timestamps_that_break_the_format(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         sign(VECTOR_SECRET, msg_id, timestamp, b"{}")
+
+
+# -- verify: what a receiver of Driftline's webhooks (the demo's) checks ----------------------
+
+
+def library_headers(secret: str, msg_id: str, moment: dt.datetime, body: bytes) -> dict[str, str]:
+    """Headers signed by the independent ``standardwebhooks`` library."""
+    signature = Webhook(secret).sign(msg_id, moment, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def test_verify_accepts_what_the_reference_library_signs() -> None:
+    secret, moment = new_secret(), dt.datetime.now(dt.UTC)
+    headers = library_headers(secret, "msg_7", moment, b'{"a":1}')
+
+    assert verify(secret, headers, b'{"a":1}', now=int(moment.timestamp())) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"body": b'{"a":2}'}, "no v1 signature matches the body"),
+        ({"secret": "other"}, "no v1 signature matches the body"),
+        ({"now_shift": 301}, "webhook-timestamp is 301s away from now"),
+        ({"now_shift": -301}, "webhook-timestamp is -301s away from now"),
+        ({"drop": "webhook-signature"}, "missing webhook-id"),
+        ({"drop": "webhook-id"}, "missing webhook-id"),
+        ({"timestamp": "soon"}, "webhook-timestamp 'soon' is not Unix seconds"),
+    ],
+)
+def test_verify_names_what_is_wrong(change: dict[str, object], problem: str) -> None:
+    secret, moment = new_secret(), dt.datetime.now(dt.UTC)
+    headers = library_headers(secret, "msg_7", moment, b'{"a":1}')
+    if "drop" in change:
+        del headers[str(change["drop"])]
+    if "timestamp" in change:
+        headers["webhook-timestamp"] = str(change["timestamp"])
+    body = change.get("body", b'{"a":1}')
+    key = new_secret() if change.get("secret") == "other" else secret
+    now = int(moment.timestamp()) + int(change.get("now_shift", 0))  # type: ignore[call-overload]
+
+    result = verify(key, headers, body, now=now)  # type: ignore[arg-type]
+
+    assert result is not None
+    assert result.startswith(problem), result
+
+
+def test_verify_accepts_any_of_several_signatures() -> None:
+    """A sender rotating its secret signs with both, space-separated (the specification)."""
+    old, new, now = new_secret(), new_secret(), 1_700_000_000
+    first = signature_headers(old, "msg_7", now, b"{}")
+    second = signature_headers(new, "msg_7", now, b"{}")
+    signatures = f"{first['webhook-signature']} {second['webhook-signature']}"
+    both = {**first, "webhook-signature": signatures}
+
+    assert verify(new, both, b"{}", now=now) is None
+    assert verify(old, both, b"{}", now=now) is None
+    assert verify(new_secret(), both, b"{}", now=now) == "no v1 signature matches the body"
