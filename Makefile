@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_DURATION ?= 20
+DEMO_DURATION ?= 120
 
 .PHONY: demo test lint typecheck unit bench clean
 

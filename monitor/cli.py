@@ -27,6 +27,7 @@ from monitor.models_cli import models_app, serve, sidecar
 from monitor.monitor_cli import backfill, monitor
 from monitor.references_cli import references_app
 from monitor.settings import Settings, load_settings
+from monitor.stack_cli import demo, up
 from monitor.tokens_cli import tokens_app
 from storage.errors import StorageError
 
@@ -57,6 +58,8 @@ app.command("serve")(serve)
 app.command("sidecar")(sidecar)
 app.command("monitor")(monitor)
 app.command("backfill")(backfill)
+app.command("demo")(demo)
+app.command("up")(up)
 
 USER_ERROR = 2
 
@@ -290,25 +293,6 @@ def project_sync(
             engine.dispose()
     names = ", ".join(f"{h.model_name} v{h.version}" for h in handles) or "none"
     Console().print(f"registered models: {names}", markup=False)
-
-
-@app.command("demo")
-def demo(
-    ctx: typer.Context,
-    duration: Annotated[
-        float, typer.Option(min=0, help="Seconds the traffic replay takes (0: as fast as it can).")
-    ] = 20.0,
-    seed: Annotated[int | None, typer.Option(help="Seed of the generated data.")] = None,
-) -> None:
-    """The live demo: a classifier's traffic, drifting, replayed into the embedded store."""
-    from monitor.demo_view import run_demo_view
-
-    with user_errors():
-        engine = _engine(ctx)
-        try:
-            run_demo_view(engine, duration_seconds=duration, seed=seed)
-        finally:
-            engine.dispose()
 
 
 @app.command("check")

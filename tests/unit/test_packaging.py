@@ -123,9 +123,13 @@ def test_import_has_no_heavy_side_effects(package: str, tmp_path: Path) -> None:
 
 
 def test_the_side_effect_check_can_see_a_heavy_import(tmp_path: Path) -> None:
-    """The probe above reports a heavy module when one is imported (here: monitor.demo)."""
+    """The probe above reports a heavy module when one is imported (here: monitor.demo.training)."""
     completed = subprocess.run(
-        [sys.executable, "-c", "import sys, monitor.demo; print('sklearn' in sys.modules)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, monitor.demo.training; print('sklearn' in sys.modules)",
+        ],
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
         capture_output=True,
