@@ -27,6 +27,12 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/storage/run.py --write-results benchmarks/RESULTS.md
 
+# The HTTP API reference, docs/api/monitor.md and openapi-monitor.json, from the monitor's
+# OpenAPI document.
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/python scripts/generate_api_docs.py
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Driftline needs Python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
