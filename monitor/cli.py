@@ -264,9 +264,12 @@ def project_check(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(help="Project file.")] = None,
 ) -> None:
-    """Validate the project file and list what it declares."""
+    """Validate the project file (monitor params included) and list what it declares."""
+    from monitor.scheduling.sync import check_monitor_params
+
     with user_errors():
         path, project = _load_project(ctx, file)
+        check_monitor_params(project)
     table = Table(title=f"{path}: valid")
     for column in ("section", "count", "names"):
         table.add_column(column)
