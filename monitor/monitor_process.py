@@ -49,14 +49,12 @@ def build_scheduler(
     alert notifications and deliveries), as the settings say."""
     metrics = SchedulerMetrics(registry)
     settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
-    alerting = None
-    if project is not None and project.channels:
-        alerting = AlertingService(project, metrics=AlertingMetrics(registry))
+    # Rules live in the store (from the project file or the API): they are evaluated even
+    # when the project declares no channel, so alerts show on the dashboard.
+    declared = project if project is not None else Project.model_validate({"version": 1})
+    alerting = AlertingService(declared, metrics=AlertingMetrics(registry))
     runner = MonitorRunner(
-        engine,
-        metrics=metrics,
-        settle=settle,
-        after_result=None if alerting is None else alerting.after_result,
+        engine, metrics=metrics, settle=settle, after_result=alerting.after_result
     )
     retention_metrics = RetentionMetrics(registry)
     periodic = [
@@ -66,17 +64,16 @@ def build_scheduler(
             lambda: run_retention(engine, settings, now=utc_now(), metrics=retention_metrics),
         )
     ]
-    if alerting is not None and project is not None:
-        dispatcher = Dispatcher(
-            engine,
-            {channel.name: channel for channel in project.channels},
-            policy=egress_policy(settings),
-            metrics=DispatchMetrics(registry),
-        )
-        periodic += [
-            PeriodicJob("alert-notifications", _NOTIFY_EVERY, lambda: alerting.notify_now(engine)),
-            PeriodicJob("alert-deliveries", _DISPATCH_EVERY, dispatcher.drain),
-        ]
+    dispatcher = Dispatcher(
+        engine,
+        {channel.name: channel for channel in declared.channels},
+        policy=egress_policy(settings),
+        metrics=DispatchMetrics(registry),
+    )
+    periodic += [
+        PeriodicJob("alert-notifications", _NOTIFY_EVERY, lambda: alerting.notify_now(engine)),
+        PeriodicJob("alert-deliveries", _DISPATCH_EVERY, dispatcher.drain),
+    ]
     return MonitorScheduler(
         engine,
         runner,
