@@ -53,7 +53,13 @@ class PeriodicJob:
 
 
 class _Shifted(BaseTrigger):  # type: ignore[misc]
-    """Fires ``offset`` after each fire time of ``base``."""
+    """Fires ``offset`` after each fire time of ``base``, on ``base``'s own grid.
+
+    The next fire time is always the grid's next instant after the previous run, never the
+    previous run plus the interval: a job's first run is a catch-up at an arbitrary moment
+    (``next_run_time=now``), and an interval counted from it would put every later run off
+    the grid, computing each window up to a whole period late.
+    """
 
     def __init__(self, base: BaseTrigger, offset: dt.timedelta) -> None:
         self.base = base
@@ -62,8 +68,10 @@ class _Shifted(BaseTrigger):  # type: ignore[misc]
     def get_next_fire_time(
         self, previous_fire_time: dt.datetime | None, now: dt.datetime
     ) -> dt.datetime | None:
-        previous = None if previous_fire_time is None else previous_fire_time - self.offset
-        fire = self.base.get_next_fire_time(previous, now - self.offset)
+        after = now
+        if previous_fire_time is not None:
+            after = max(now, previous_fire_time + dt.timedelta(microseconds=1))
+        fire = self.base.get_next_fire_time(None, after - self.offset)
         return None if fire is None else fire + self.offset
 
     def __str__(self) -> str:
