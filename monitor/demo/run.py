@@ -62,7 +62,7 @@ class DemoOptions:
 
     directory: Path
     duration_seconds: float = 120.0
-    rows_per_second: float = 80.0
+    rows_per_second: float = 60.0
     seed: int | None = None
     #: Use this store instead of a fresh SQLite file in ``directory``.
     database_url: str | None = None

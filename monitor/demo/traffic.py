@@ -28,6 +28,8 @@ LABEL_DELAY_SECONDS = 4.0
 _LABEL_SHARE = 0.9
 _TICK_SECONDS = 0.1
 _CONCURRENCY = 64
+#: Most requests waiting for an answer or a connection.
+_BACKLOG = 2 * _CONCURRENCY
 _TIMEOUT_SECONDS = 10.0
 
 
@@ -36,6 +38,8 @@ class TrafficCounts:
     """What the clients sent and what came back."""
 
     requests: int = 0
+    #: Not sent because too many were still waiting for an answer.
+    shed: int = 0
     answered: int = 0
     #: Answered 4xx: the malformed requests.
     refused: int = 0
@@ -93,15 +97,19 @@ class TrafficReplay:
             slots = asyncio.Semaphore(_CONCURRENCY)
             tasks: set[asyncio.Task[None]] = set()
             start = self._clock()
-            owed = 0.0
+            sent = 0
             while (elapsed := self._clock() - start) < self._duration:
                 self.progress = elapsed / self._duration
-                owed += self._rate * _TICK_SECONDS
-                n, owed = int(owed), owed - int(owed)
+                due = int(self._rate * elapsed) - sent  # by the clock: a slow tick sends more
+                sent += due
+                # A machine too busy to answer at the rate gets fewer requests, not a backlog
+                # that would replay each phase late.
+                n = max(0, min(due, _BACKLOG - len(tasks)))
+                self.counts.shed += due - n
                 if n:
                     traffic = self._scenario.at(self.progress, n)
-                    for row in range(n):
-                        task = asyncio.create_task(self._request(client, slots, traffic, row))
+                    for body, label in zip(_infer_bodies(traffic), traffic.labels, strict=True):
+                        task = asyncio.create_task(self._request(client, slots, body, str(label)))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
                 await self._send_due_labels(client, now=self._clock())
@@ -115,10 +123,9 @@ class TrafficReplay:
         return self.counts
 
     async def _request(
-        self, client: httpx.AsyncClient, slots: asyncio.Semaphore, traffic: Traffic, row: int
+        self, client: httpx.AsyncClient, slots: asyncio.Semaphore, body: dict[str, Any], label: str
     ) -> None:
-        request_id = uuid.uuid4().hex
-        body = _infer_body(request_id, traffic, row)
+        request_id = body["id"]
         async with slots:
             self.counts.requests += 1
             try:
@@ -130,7 +137,7 @@ class TrafficReplay:
             self.counts.answered += 1
             if self._rng.random() < _LABEL_SHARE:
                 due = self._clock() + LABEL_DELAY_SECONDS
-                self._labels.append((due, request_id, str(traffic.labels[row])))
+                self._labels.append((due, request_id, label))
         elif 400 <= response.status_code < 500:
             self.counts.refused += 1
         else:
@@ -157,14 +164,17 @@ class TrafficReplay:
             self.counts.feedback_failures += 1
 
 
-def _infer_body(request_id: str, traffic: Traffic, row: int) -> dict[str, Any]:
-    values = traffic.features.iloc[row]
-    inputs: list[dict[str, Any]] = [
-        {"name": name, "shape": [1], "datatype": "FP64", "data": [float(values[name])]}
-        for name in NUMERIC
-    ]
-    if not traffic.malformed[row]:
-        inputs.append(
-            {"name": "segment", "shape": [1], "datatype": "BYTES", "data": [values["segment"]]}
-        )
-    return {"id": request_id, "inputs": inputs}
+def _infer_bodies(traffic: Traffic) -> list[dict[str, Any]]:
+    """One single-row OIP v2 request per row, one input per feature."""
+    numbers = traffic.features[list(NUMERIC)].to_numpy(dtype=float).tolist()
+    rows = zip(numbers, traffic.features["segment"], traffic.malformed.tolist(), strict=True)
+    bodies = []
+    for values, segment, malformed in rows:
+        inputs: list[dict[str, Any]] = [
+            {"name": name, "shape": [1], "datatype": "FP64", "data": [value]}
+            for name, value in zip(NUMERIC, values, strict=True)
+        ]
+        if not malformed:  # a malformed request leaves the segment out
+            inputs.append({"name": "segment", "shape": [1], "datatype": "BYTES", "data": [segment]})
+        bodies.append({"id": uuid.uuid4().hex, "inputs": inputs})
+    return bodies

@@ -120,7 +120,9 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
     console.print("[bold]Summary[/bold]" + (" (interrupted)" if summary.interrupted else ""))
     console.print(
         f"requests sent {traffic.requests:,}: {traffic.answered:,} answered, "
-        f"{traffic.refused:,} refused as malformed, {traffic.failed:,} failed · "
+        f"{traffic.refused:,} refused as malformed, {traffic.failed:,} failed"
+        + (f", {traffic.shed:,} not sent (the machine was busy)" if traffic.shed else "")
+        + " · "
         f"labels sent {traffic.labels_sent:,} ({traffic.labels_accepted:,} accepted)",
         highlight=False,
     )
