@@ -235,8 +235,9 @@ def check(
     cat = by_column(cat).T
     n_values = _n_values(reference, num, cat)
     n_reference = [*reference.sorted.counts.tolist(), *reference.categories.n.tolist()]
+    rows = max(num.shape[0], cat.shape[0])
     infos = [
-        ColumnInfo(name, "numeric" if j < a else "categorical", n_reference[j], n_values[j])
+        ColumnInfo(name, "numeric" if j < a else "categorical", n_reference[j], n_values[j], rows)
         for j, name in enumerate(reference.names)
     ]
     choices = select(

@@ -3,9 +3,9 @@
 :func:`output_drift` runs Driftline's drift check (:mod:`detectors.check`) on the outputs, so the
 statistics, their selection and their corrections are the ones of the data drift check:
 
-- **predicted labels** (class codes) as a categorical column: when the reference has at most
-  1000 rows, χ² homogeneity (the two-proportion z-test for two classes), else the
-  Jensen–Shannon distance (the ``"driftline"`` selection policy);
+- **predicted labels** (class codes) as a categorical column: when the reference or the
+  window has at most 1000 rows, χ² homogeneity (the two-proportion z-test for two classes),
+  else the Jensen–Shannon distance (the ``"driftline"`` selection policy);
 - **scores, probabilities or regression outputs** as numeric columns: KS, else the normed
   Wasserstein distance; ``label_test`` / ``score_test`` choose another test (``"psi"``,
   ``"ks"``, ``"jensen_shannon"``, ...), ``min_effect`` adds effect-size gates, and all

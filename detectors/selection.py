@@ -19,7 +19,11 @@ with Evidently's thresholds (KS, χ² GOF, Z: p < 0.05; distances ≥ 0.1).
 *homogeneity* test replaces the goodness-of-fit one, which treats the reference shares as
 exact and raises false alarms at 4–9 times its nominal rate (statistics reference §6), and
 every p-value test uses level 0.05 before the multiple-testing correction of
-:mod:`detectors.decision`.
+:mod:`detectors.decision`. The distances are used only when the current window is large too
+(more than 1000 rows): their fixed thresholds ignore sampling noise, so a small window
+against a large reference crosses them by chance (the normed Wasserstein distance of an
+unchanged 100-row window passes 0.1 seven times in ten); a smaller window gets the row's
+tests for a small reference.
 
 Overrides take precedence in this order: a column's own, its kind's, then one for all.
 """
@@ -59,7 +63,8 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "hellinger": 0.1,
 }
 _DRIFTLINE_P_LEVEL = 0.05
-_SMALL_REFERENCE = 1000
+#: Rows up to which a side counts as small (Evidently's reference rule).
+_SMALL = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,8 @@ class ColumnInfo:
     n_reference: int
     #: Distinct non-missing values of reference and current together.
     n_values: int
+    #: Current rows tested (``None``: unknown, decided by the reference alone).
+    n_current: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,14 @@ def select(
     ['ks', 'chi2']
     >>> [c.method for c in select(cols, policy="evidently")]
     ['ks', 'chi2_gof']
+    >>> large = ColumnInfo("age", "numeric", 50_000, 900)
+    >>> [c.method for c in select([large])], [c.method for c in select([large], policy="evidently")]
+    (['wasserstein_normed'], ['wasserstein_normed'])
+    >>> small_window = ColumnInfo("age", "numeric", 50_000, 900, n_current=300)
+    >>> [c.method for c in select([small_window])]
+    ['ks']
+    >>> [c.method for c in select([small_window], policy="evidently")]
+    ['wasserstein_normed']
     """
     if policy not in get_args(Policy):
         msg = f"policy must be one of {', '.join(map(repr, get_args(Policy)))}, got {policy!r}"
@@ -147,7 +162,10 @@ def select(
 
 def _automatic(column: ColumnInfo, policy: Policy) -> str:
     many_categories = "chi2_gof" if policy == "evidently" else "chi2"
-    if column.n_reference <= _SMALL_REFERENCE:
+    small_current = (
+        policy == "driftline" and column.n_current is not None and column.n_current <= _SMALL
+    )
+    if column.n_reference <= _SMALL or small_current:
         if column.kind == "numeric" and column.n_values > 5:
             return "ks"
         return many_categories if column.n_values > 2 else "z_test"

@@ -274,3 +274,39 @@ def test_text_columns_are_tested_apart(frames: dict[str, np.ndarray]) -> None:
     with pytest.raises(InvalidInputError, match="unique across numeric, categorical and text"):
         fit_reference(frames["ref_num"], numeric_names=["a", "b", "review"],
                       text={"review": ref_docs})  # fmt: skip
+
+
+# -- a small window against a large reference ------------------------------------------------
+
+
+def false_alarm_rate(policy: str, *, n_current: int, trials: int = 200) -> float:
+    """Share of unchanged windows whose one numeric column is flagged."""
+    rng = np.random.default_rng(42)
+    fitted = fit_reference(rng.normal(size=(5_000, 1)), numeric_names=["x"])
+    flagged = 0
+    for _ in range(trials):
+        report = check(fitted, rng.normal(size=(n_current, 1)), policy=policy, correction="none")  # type: ignore[arg-type]
+        flagged += report.columns[0].drifted
+    return flagged / trials
+
+
+def test_a_small_window_against_a_large_reference_keeps_the_nominal_false_alarm_rate() -> None:
+    """Evidently's fixed distance threshold ignores sampling noise: an unchanged 100-row
+    window against a 5,000-row reference crosses it most of the time. Driftline's policy
+    tests such a window with KS at level 0.05."""
+    driftline = false_alarm_rate("driftline", n_current=100)
+    evidently = false_alarm_rate("evidently", n_current=100)
+
+    assert driftline <= 0.1, driftline
+    assert evidently >= 0.4, evidently
+
+
+def test_a_large_window_still_gets_the_distance() -> None:
+    rng = np.random.default_rng(0)
+    fitted = fit_reference(rng.normal(size=(5_000, 1)), numeric_names=["x"])
+
+    small = check(fitted, rng.normal(size=(1_000, 1)))
+    large = check(fitted, rng.normal(size=(1_001, 1)))
+
+    assert small.columns[0].method == "ks"
+    assert large.columns[0].method == "wasserstein_normed"
