@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -125,14 +126,19 @@ def test_ctrl_c_stops_every_process_and_loses_no_record(tmp_path: Path) -> None:
     process = demo(tmp_path, "--duration", "120", "--summary-json", "summary.json")
     assert process.stdout is not None
     deadline = time.monotonic() + 120
+    dashboard = ""
     for line in process.stdout:  # the dashboard line comes once every process is ready
         if line.startswith("dashboard") or time.monotonic() > deadline:
+            dashboard = line.split()[-1]
             break
     time.sleep(5)
+    page = httpx.get(f"{dashboard}models/demo-credit", timeout=30)  # no login in the demo
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=90)
 
     assert process.returncode == 0, err[-3000:]
+    assert page.status_code == 200
+    assert "demo-data-drift" in page.text
     assert "Summary (interrupted)" in out
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["interrupted"] is True
