@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
 import uvicorn
@@ -31,7 +31,7 @@ from monitor.settings import Settings
 from storage import create_session_factory, display_url
 from storage.repositories.token_cache import TokenVerifier
 
-__all__ = ["TrafficOptions", "parse_pairs", "parse_payloads", "run_sidecar"]
+__all__ = ["TrafficOptions", "parse_pairs", "parse_payloads", "run_sidecar", "with_project"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,37 @@ def parse_payloads(values: Sequence[str]) -> dict[str, PayloadSpec]:
     return specs
 
 
+def with_project(traffic: TrafficOptions, project: Project | None) -> TrafficOptions:
+    """The options with the project's ``collection`` blocks under them: what the command
+    line says about a server name, route or model wins over the project file."""
+    if project is None:
+        return traffic
+    names: dict[str, str] = {}
+    routes: dict[str, str] = {}
+    payloads: dict[str, PayloadSpec] = {}
+    for model in project.models:
+        collection = model.collection
+        if collection is None:
+            continue
+        names.update(dict.fromkeys(collection.server_names, model.name))
+        routes.update(dict.fromkeys(collection.proxy_routes, model.name))
+        if collection.payload is not None:
+            spec = collection.payload
+            payloads[model.name] = PayloadSpec(
+                form=spec.wire_form,
+                features=spec.features,
+                prediction=spec.prediction,
+                probabilities=spec.probabilities,
+                request_id=spec.request_id,
+            )
+    return replace(
+        traffic,
+        model_names={**names, **traffic.model_names},
+        proxy_routes={**routes, **traffic.proxy_routes},
+        payloads={**payloads, **traffic.payloads},
+    )
+
+
 def run_sidecar(
     settings: Settings,
     project: Project | None,
@@ -104,7 +135,7 @@ def run_sidecar(
     traffic: TrafficOptions | None = None,
 ) -> None:
     """Serve the sidecar (and the proxy) until interrupted; what is spooled stays."""
-    traffic = traffic or TrafficOptions()
+    traffic = with_project(traffic or TrafficOptions(), project)
     with ExitStack() as stack:
         registry = CollectorRegistry(auto_describe=True)
         recording = start_recording(

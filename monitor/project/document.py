@@ -54,6 +54,7 @@ class Project(Spec):
             items: Sequence[_Named] = getattr(self, section)
             check_unique([item.name for item in items], (section,), "name", field="name")
         models = {model.name: model for model in self.models}
+        self._check_collection(models)
         for index, monitor in enumerate(self.monitors):
             at: Loc = ("monitors", index)
             _check_known(monitor.model, models, "model", "declared models", (*at, "model"))
@@ -65,6 +66,27 @@ class Project(Spec):
         for index, rule in enumerate(self.alert_rules):
             self._check_rule(rule, ("alert_rules", index))
         return self
+
+    @staticmethod
+    def _check_collection(models: dict[str, ModelSpec]) -> None:
+        """A server name or proxy route leads to one model only."""
+        owners: dict[tuple[str, str], str] = {}
+        for index, model in enumerate(models.values()):
+            if model.collection is None:
+                continue
+            for field, values in (
+                ("server_names", model.collection.server_names),
+                ("proxy_routes", model.collection.proxy_routes),
+            ):
+                for position, value in enumerate(values):
+                    at: Loc = ("models", index, "collection", field, position)
+                    if field == "server_names" and value in models and value != model.name:
+                        msg = f"{value!r} is the name of model {value!r}; a name leads to one model"
+                        raise spec_error(msg, at=at, got_mode="none")
+                    owner = owners.setdefault((field, value), model.name)
+                    if owner != model.name:
+                        msg = f"{value!r} already leads to model {owner!r}"
+                        raise spec_error(msg, at=at, got_mode="none")
 
     def _check_rule(self, rule: AlertRuleSpec, at: Loc) -> None:
         monitors = {monitor.name: monitor for monitor in self.monitors}

@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from monitor.errors import NotDeclaredError
 from monitor.project._base import Slug, Spec, Text, check_unique, spec_error
+from monitor.project.collection_specs import CollectionSpec
 from monitor.project.serving_specs import ServingSpec
 
 __all__ = ["FeatureKind", "FeatureSpec", "ModelSpec", "Task"]
@@ -64,6 +65,9 @@ class ModelSpec(Spec):
     serving: ServingSpec | None = None
     """How ``driftline serve`` loads and batches the model; absent for models served
     elsewhere (recorded through the sidecar or the ingest API)."""
+    collection: CollectionSpec | None = None
+    """How the sidecar finds the model in another server's traffic (its reverse proxy and
+    CloudEvents), when the defaults miss it."""
 
     @model_validator(mode="after")
     def _check_classes(self) -> Self:
