@@ -357,11 +357,17 @@ def details_history(
 
 
 def feature_history(
-    engine: Engine, monitor_id: int, feature: str, *, until: dt.datetime | None, limit: int
+    engine: Engine,
+    monitor_id: int,
+    feature: str,
+    *,
+    until: dt.datetime | None,
+    limit: int,
+    since: dt.datetime | None = None,
 ) -> list[tuple[dt.datetime, dict[str, Any]]]:
     """``(window_end, row)`` of the monitor's last ``limit`` results whose details list
-    ``feature`` in ``columns`` and that end at or before ``until`` (None: no bound), oldest
-    first; ``row`` is that feature's entry of ``details["columns"]``.
+    ``feature`` in ``columns`` and that end after ``since`` and at or before ``until`` (None:
+    no bound), oldest first; ``row`` is that feature's entry of ``details["columns"]``.
 
     For one feature's history: on PostgreSQL the row is picked out in the database, which
     spares turning the whole JSONB details of a wide model into text (about a millisecond
@@ -379,6 +385,8 @@ def feature_history(
     where = [MonitorResult.monitor_id == monitor_id]
     if until is not None:
         where.append(MonitorResult.window_end <= until)
+    if since is not None:
+        where.append(MonitorResult.window_end > since)
     with engine.connect() as connection:
         _check_monitors(connection, [monitor_id])
         if connection.dialect.name == "postgresql":

@@ -401,6 +401,9 @@ def test_feature_history_is_its_row_in_the_last_results_that_tested_it(engine: E
     ] == [T0 + 6 * HOUR]
     assert feature_history(engine, drift, "x", until=None, limit=1)[0][0] == T0 + 6 * HOUR
     assert feature_history(engine, drift, "z", until=None, limit=10) == []
+    # Only what ends after ``since``: a range longer than ``limit`` runs is the newest runs.
+    since = feature_history(engine, drift, "x", since=T0 + 3 * HOUR, until=None, limit=10)
+    assert [end for end, _ in since] == [T0 + 5 * HOUR, T0 + 6 * HOUR]
     with pytest.raises(ValueError, match="limit must be at least 1, got 0"):
         feature_history(engine, drift, "x", until=None, limit=0)
     with pytest.raises(NotFoundError, match="unknown monitor 999"):
