@@ -183,7 +183,8 @@ class Stack:
             time.sleep(poll_seconds)
 
     def stop(self, *, timeout_seconds: float = 30.0) -> dict[str, int]:
-        """Stop the started roles in reverse order: SIGTERM, then SIGKILL after the timeout.
+        """Stop the started roles in reverse order: SIGTERM, then SIGKILL after the timeout
+        (or at once, for every role left, on a KeyboardInterrupt while waiting).
 
         Returns
         -------
@@ -191,10 +192,18 @@ class Stack:
             Each stopped role's exit status (negative: killed by that signal).
         """
         codes: dict[str, int] = {}
-        while self._running:
-            running = self._running.pop()
-            codes[running.role.name] = _terminate(running.process, timeout_seconds)
-            running.log.close()
+        try:
+            while self._running:
+                running = self._running[-1]
+                codes[running.role.name] = _terminate(running.process, timeout_seconds)
+                self._running.pop().log.close()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, kill what is left
+            while self._running:
+                running = self._running.pop()
+                running.process.kill()
+                codes[running.role.name] = running.process.wait()
+                running.log.close()
+            raise
         return codes
 
     def __enter__(self) -> Self:

@@ -112,3 +112,28 @@ def test_role_names_must_be_unique(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unique"):
         Stack([role, role], log_dir=tmp_path)
+
+
+def test_a_second_interrupt_while_stopping_kills_what_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = free_port(), free_port()
+    stack = Stack(
+        [api_role("first", ports[0]), api_role("second", ports[1])],
+        log_dir=tmp_path / "logs",
+        env=environment(tmp_path),
+    )
+    stack.start()
+    pids = stack.pid("first"), stack.pid("second")
+
+    def interrupted(process: object, timeout_seconds: float) -> int:
+        raise KeyboardInterrupt  # Ctrl-C again while the first role is being stopped
+
+    monkeypatch.setattr("monitor.stack._terminate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stack.stop()
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, and reaped
+    assert stack.stop() == {}
