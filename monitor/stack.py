@@ -25,7 +25,7 @@ import httpx
 
 from monitor.errors import ConfigError
 
-__all__ = ["Role", "Stack", "StackError", "log_tail"]
+__all__ = ["Role", "Stack", "StackError", "log_tail", "project_roles"]
 
 #: Lines of a child's log quoted when it fails.
 _TAIL_LINES = 15
@@ -55,6 +55,27 @@ class _Running:
     process: subprocess.Popen[bytes]
     log_path: Path
     log: IO[bytes]
+
+
+def project_roles(ports: Mapping[str, int], *, host: str, tap_token: str) -> list[Role]:
+    """A project's processes in start order: the sidecar, the inference server (when
+    ``ports`` has ``serve``; its tap pushes to the sidecar with ``tap_token``), the monitor.
+
+    ``host`` is where this machine reaches them (for the readiness checks).
+    """
+    sidecar = f"http://{host}:{ports['sidecar']}"
+    roles = [Role("sidecar", ("sidecar", "--port", str(ports["sidecar"])), f"{sidecar}/readyz")]
+    if "serve" in ports:
+        serve_env = {
+            "DRIFTLINE_PORT": str(ports["serve"]),
+            "DRIFTLINE_TAP_URL": sidecar,
+            "DRIFTLINE_TAP_TOKEN": tap_token,
+        }
+        ready = f"http://{host}:{ports['serve']}/v2/health/ready"
+        roles.append(Role("serve", ("serve",), ready, env=serve_env))
+    monitor = ("monitor", "--port", str(ports["monitor"]))
+    roles.append(Role("monitor", monitor, f"http://{host}:{ports['monitor']}/readyz"))
+    return roles
 
 
 def log_tail(path: Path, lines: int = _TAIL_LINES) -> str:

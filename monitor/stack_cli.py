@@ -57,7 +57,7 @@ def up(
     from monitor.project import load_project
     from monitor.registration import register_project_models
     from monitor.scheduling.sync import check_monitor_params
-    from monitor.stack import Role, Stack, StackError
+    from monitor.stack import Stack, StackError, project_roles
     from storage import create_session_factory, display_url
     from storage.repositories.tokens import create_token, revoke_token
 
@@ -98,29 +98,7 @@ def up(
         "DRIFTLINE_HOST": settings.host,
         "DRIFTLINE_AUTO_MIGRATE": "false",
     }
-    roles = [
-        Role("sidecar", ("sidecar", "--port", str(ports["sidecar"])), f"{sidecar_url}/readyz"),
-    ]
-    if served:
-        roles.append(
-            Role(
-                "serve",
-                ("serve",),
-                f"http://{local}:{ports['serve']}/v2/health/ready",
-                env={
-                    "DRIFTLINE_PORT": str(ports["serve"]),
-                    "DRIFTLINE_TAP_URL": sidecar_url,
-                    "DRIFTLINE_TAP_TOKEN": tap_token or "",
-                },
-            )
-        )
-    roles.append(
-        Role(
-            "monitor",
-            ("monitor", "--port", str(ports["monitor"])),
-            f"http://{local}:{ports['monitor']}/readyz",
-        )
-    )
+    roles = project_roles(ports, host=local, tap_token=tap_token or "")
     stack = Stack(roles, log_dir=settings.data_dir / "logs", env=env)
     console.print(f"store    {display_url(engine.url)}", markup=False)
     console.print(f"project  {path}", markup=False)
@@ -159,7 +137,7 @@ def demo(
     ] = 120.0,
     rate: Annotated[
         float, typer.Option(min=10, max=2000, help="Requests per second sent to the server.")
-    ] = 80.0,
+    ] = 60.0,
     seed: Annotated[int | None, typer.Option(help="Seed of the generated data.")] = None,
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the summary to this JSON file.")

@@ -39,7 +39,7 @@ from monitor.demo.training import train
 from monitor.project import Project, load_project
 from monitor.references import upload_reference
 from monitor.registration import register_project_models
-from monitor.stack import Role, Stack
+from monitor.stack import Stack, project_roles
 from storage import create_engine, create_session_factory, display_url
 from storage.migrations import upgrade
 from storage.repositories.monitors import list_results
@@ -287,28 +287,6 @@ def _prepare_store(
     return tap.token, labels.token
 
 
-def _roles(ports: dict[str, int], tap_token: str) -> list[Role]:
-    sidecar = f"http://127.0.0.1:{ports['sidecar']}"
-    return [
-        Role("sidecar", ("sidecar", "--port", str(ports["sidecar"])), f"{sidecar}/readyz"),
-        Role(
-            "serve",
-            ("serve",),
-            f"http://127.0.0.1:{ports['serve']}/v2/health/ready",
-            env={
-                "DRIFTLINE_PORT": str(ports["serve"]),
-                "DRIFTLINE_TAP_URL": sidecar,
-                "DRIFTLINE_TAP_TOKEN": tap_token,
-            },
-        ),
-        Role(
-            "monitor",
-            ("monitor", "--port", str(ports["monitor"])),
-            f"http://127.0.0.1:{ports['monitor']}/readyz",
-        ),
-    ]
-
-
 def run_demo(
     options: DemoOptions,
     *,
@@ -360,7 +338,8 @@ def run_demo(
             tap_token, feedback_token = _prepare_store(
                 engine, project, trained.reference_path, run_id
             )
-            stack = Stack(_roles(ports, tap_token), log_dir=directory / "logs", env=env)
+            roles = project_roles(ports, host="127.0.0.1", tap_token=tap_token)
+            stack = Stack(roles, log_dir=directory / "logs", env=env)
             on_step("starting the sidecar, the inference server and the monitor")
             stack.start()
             try:
