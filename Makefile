@@ -27,6 +27,12 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/storage/run.py --write-results benchmarks/RESULTS.md
 
+# The OIP v2 gRPC modules in serving/grpc/ from grpc_predict_v2.proto (grpcio-tools); the
+# generated files are committed.
+.PHONY: grpc
+grpc: $(STAMP)
+	$(BIN)/python -m serving.grpc.codegen
+
 # The HTTP API reference, docs/api/monitor.md and openapi-monitor.json, from the monitor's
 # OpenAPI document.
 .PHONY: docs

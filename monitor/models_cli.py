@@ -30,6 +30,14 @@ def serve(
         str | None, typer.Option(help="Interface to bind (default DRIFTLINE_HOST).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default DRIFTLINE_PORT).")] = None,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Also serve the protocol over gRPC on this port (default DRIFTLINE_GRPC_PORT).",
+        ),
+    ] = None,
     allow_pickle: Annotated[
         bool, typer.Option(help="Let API callers deploy pickled model files (runs their code).")
     ] = False,
@@ -41,12 +49,17 @@ def serve(
         typer.Option(help="Push the tap to this sidecar URL instead (default DRIFTLINE_TAP_URL)."),
     ] = None,
 ) -> None:
-    """Serve the project's models over the Open Inference Protocol v2 (REST)."""
+    """Serve the project's models over the Open Inference Protocol v2 (REST, and gRPC)."""
     from monitor.cli import user_errors
     from monitor.project import load_project
     from monitor.serving_setup import model_configs, run_server
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "tap_url": tap_to}
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "grpc_port": grpc_port,
+        "tap_url": tap_to,
+    }
     if allow_pickle:
         overrides["serve_allow_pickle"] = True
     with user_errors():

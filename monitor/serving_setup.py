@@ -67,7 +67,7 @@ def build_server(
     tap: Tap | None = None,
     registry: CollectorRegistry | None = None,
 ) -> Server:
-    """The server for ``configs`` with the settings' admin policy and body limit."""
+    """The server for ``configs`` with the settings' admin policy, body limit and gRPC port."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     return create_server(
         configs,
@@ -76,6 +76,8 @@ def build_server(
         registry=registry,
         max_body_bytes=settings.max_body_bytes,
         version=__version__,
+        grpc_port=settings.grpc_port,
+        grpc_host=settings.host,
     )
 
 
@@ -83,6 +85,9 @@ def run_server(
     settings: Settings, configs: list[ModelConfig], project: Project | None, *, record: bool
 ) -> None:
     """Serve until interrupted (uvicorn, uvloop and httptools when installed).
+
+    With ``DRIFTLINE_GRPC_PORT`` set, the same models also answer over gRPC on that port
+    (started and stopped with the HTTP app, on its event loop).
 
     With ``DRIFTLINE_TAP_URL`` set, every batch is pushed to that sidecar, which records it.
     Otherwise, with ``record``, every batch is tapped into the store through a collector in

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     """TCP port the HTTP services listen on (1-65535)."""
 
+    grpc_port: int | None = Field(default=None, ge=1, le=65535)
+    """TCP port on which ``driftline serve`` also speaks the Open Inference Protocol over
+    gRPC (1-65535, on ``host``); unset or empty: REST only."""
+
     admin_token: SecretStr | None = Field(default=None, repr=False)
     """Bearer token for the model repository API (load / unload); without one, only
     loopback clients may use it."""
@@ -138,6 +142,7 @@ class Settings(BaseSettings):
         "tap_url",
         "tap_token",
         "retention_days",
+        "grpc_port",
         mode="before",
     )
     @classmethod
@@ -199,6 +204,7 @@ _EXPECTED: dict[str, str] = {
     "log_format": "one of text, json",
     "host": "a host name or IP address",
     "port": "an integer between 1 and 65535",
+    "grpc_port": "an integer between 1 and 65535, or empty for no gRPC",
     "admin_token": "a token string",
     "serve_allow_pickle": "a boolean (true/false, 1/0, yes/no, on/off)",
     "max_body_bytes": "an integer of at least 1024",

@@ -38,7 +38,8 @@ from serving.errors import (
     ServingError,
 )
 from serving.inference import InferenceService
-from serving.protocol.responses import encode_error, encode_json
+from serving.protocol.requests import parse_request
+from serving.protocol.responses import encode_error, encode_json, encode_result
 from serving.repository import ModelRepository
 
 __all__ = ["STATUS", "ServingApp"]
@@ -84,6 +85,7 @@ class ServingApp:
         max_body_bytes: int,
         version: str,
         on_startup: Callable[[], Awaitable[None]] | None = None,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._repository = repository
         self._service = service
@@ -91,6 +93,7 @@ class ServingApp:
         self._admin = admin
         self._max_body = max_body_bytes
         self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
         self._started = False
         self._metadata = encode_json(
             {
@@ -124,6 +127,9 @@ class ServingApp:
                 self._started = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._started = False
+                if self._on_shutdown is not None:
+                    await self._on_shutdown()
                 await self._repository.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -165,10 +171,14 @@ class ServingApp:
             return await self._repository_route(scope, receive, method, parts[2:])
         raise _HTTPError(404, f"no route {scope['path']}")
 
+    def ready(self) -> bool:
+        """Whether the server has started and every known model is loaded."""
+        return self._started and all(row["state"] == "READY" for row in self._repository.index())
+
     def _health(self, what: str) -> tuple[int, bytes, bytes]:
         if what == "live":
             return 200, encode_json({"live": True}), _JSON[1]
-        ready = self._started and all(row["state"] == "READY" for row in self._repository.index())
+        ready = self.ready()
         return (200 if ready else 503), encode_json({"ready": ready}), _JSON[1]
 
     async def _model_route(
@@ -197,11 +207,10 @@ class ServingApp:
             _allow(method, "POST")
             body = await self._body(scope, receive)
             json_length = _json_length(scope)
-            return (
-                200,
-                await self._service.infer(name, version, body, json_length=json_length),
-                _JSON[1],
+            result = await self._service.infer(
+                name, version, lambda: parse_request(body, json_length=json_length)
             )
+            return 200, encode_result(result), _JSON[1]
         if action == "records":
             _allow(method, "POST")
             body = await self._body(scope, receive)

@@ -14,6 +14,7 @@ __all__ = [
     "ModelOutputError",
     "PredictionError",
     "QueueFullError",
+    "RequestCancelledError",
     "RuntimeLoadError",
     "ServingError",
 ]
@@ -41,6 +42,11 @@ class QueueFullError(ServingError):
 
 class DeadlineExceededError(ServingError, TimeoutError):
     """The request's deadline passed before its prediction was ready."""
+
+
+class RequestCancelledError(DeadlineExceededError):
+    """The caller stopped waiting before the answer (a gRPC call's deadline passed, or the
+    client cancelled it); counted and tapped as a timeout."""
 
 
 class RuntimeLoadError(ServingError):

@@ -1,6 +1,9 @@
 """Serving one inference request: resolve the model, decode, batch, answer, observe.
 
-Transport-free: :mod:`serving.app` hands it bodies and maps its errors to statuses.
+Transport-free: REST (:mod:`serving.app`) and gRPC (:mod:`serving.grpc`) hand it a decoder
+of their own wire format, which it runs inside its error handling so that a malformed request
+is counted and tapped the same way whichever transport brought it; each transport encodes the
+:class:`~serving.protocol.responses.InferenceResult` and maps the errors to its statuses.
 """
 
 from __future__ import annotations
@@ -9,20 +12,24 @@ import asyncio
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from numpy.typing import NDArray
 
 from serving.batcher import Pending
-from serving.errors import InvalidRequestError, ServingError
+from serving.errors import InvalidRequestError, RequestCancelledError, ServingError
 from serving.features import feature_rows, record_rows
 from serving.observer import Observer
-from serving.protocol.requests import parse_request
-from serving.protocol.responses import encode_json, encode_response
+from serving.protocol.requests import InferenceRequest
+from serving.protocol.responses import InferenceResult, encode_json
 from serving.repository import Deployment, ModelRepository
 
-__all__ = ["InferenceService"]
+__all__ = ["Decode", "InferenceService"]
+
+Decode = Callable[[], InferenceRequest]
+"""Decodes one request from its transport's wire form (raising ``InvalidRequestError``)."""
 
 
 class InferenceService:
@@ -39,17 +46,15 @@ class InferenceService:
         counter, unique without the cost of a UUID per request."""
         return f"{self._id_prefix}-{next(self._id_counter)}"
 
-    async def infer(
-        self, name: str, version: str | None, body: bytes, *, json_length: int | None = None
-    ) -> bytes:
-        """Answer an OIP v2 inference request; the response body."""
+    async def infer(self, name: str, version: str | None, decode: Decode) -> InferenceResult:
+        """Answer an OIP v2 inference request that ``decode`` reads from the wire."""
         arrived, received_at = time.perf_counter(), time.time()
         deployment = self._repository.resolve(name, version)
         request_id = ""
         features = None
         pending: Pending | None = None
         try:
-            request = parse_request(body, json_length=json_length)
+            request = decode()
             request_id = request.id or self._new_id()
             model = deployment.model
             outputs = model.check_outputs(request.outputs)
@@ -68,8 +73,17 @@ class InferenceService:
             if pending is None or not pending.observed:
                 self._refused(deployment, request_id, features, error, received_at, arrived)
             raise
-        return encode_response(
-            model_name=name, model_version=deployment.version, request_id=request_id, outputs=result
+        except asyncio.CancelledError:  # the transport gave up on the call (gRPC deadline)
+            if pending is not None and not pending.observed:
+                pending.abandoned = True  # the batch, if it still runs, does not report it
+                gone = RequestCancelledError(f"request {request_id!r} was cancelled by its caller")
+                self._refused(deployment, request_id, features, gone, received_at, arrived)
+            raise
+        return InferenceResult(
+            model_name=name,
+            model_version=deployment.version,
+            request_id=request_id,
+            outputs=result,
         )
 
     async def infer_records(self, name: str, version: str | None, body: bytes) -> bytes:

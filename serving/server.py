@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -22,6 +23,9 @@ from serving.runtimes.base import Runtime
 from serving.runtimes.registry import load_runtime
 from serving.tap import NullTap, Tap
 
+if TYPE_CHECKING:
+    from serving.grpc.server import GrpcServer
+
 __all__ = ["Server", "create_server", "load_configured_runtime"]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -34,6 +38,8 @@ class Server:
     app: ServingApp
     repository: ModelRepository
     registry: CollectorRegistry
+    grpc: GrpcServer | None = None
+    """The gRPC listener, started and stopped by the app's lifespan (None: REST only)."""
 
 
 def load_configured_runtime(config: ModelConfig) -> Runtime:
@@ -57,6 +63,8 @@ def create_server(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     load_runtime: Callable[[ModelConfig], Runtime] = load_configured_runtime,
     version: str = "0",
+    grpc_port: int | None = None,
+    grpc_host: str = "127.0.0.1",
 ) -> Server:
     """Assemble a server that deploys ``models`` when it starts.
 
@@ -75,7 +83,10 @@ def create_server(
     load_runtime
         Loads a model's runtime; replaced in tests and by embedding applications.
     version
-        Reported by ``GET /v2``.
+        Reported by ``GET /v2`` (and gRPC's ServerMetadata).
+    grpc_port, grpc_host
+        Also serve the protocol over gRPC there, from the same models, batchers and tap
+        (started and stopped with the app); None: REST only, and ``grpc`` is not imported.
     """
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     metrics = ServingMetrics(registry)
@@ -85,17 +96,52 @@ def create_server(
     for config in models:
         repository.declare(config)
 
-    async def deploy_declared() -> None:
-        for config in models:
-            await repository.deploy(config)
-
+    service = InferenceService(repository, observer)
+    lifecycle = _Lifecycle(repository, tuple(models))
     app = ServingApp(
         repository=repository,
-        service=InferenceService(repository, observer),
+        service=service,
         registry=registry,
         admin=admin if admin is not None else AdminPolicy(),
         max_body_bytes=max_body_bytes,
         version=version,
-        on_startup=deploy_declared,
+        on_startup=lifecycle.start,
+        on_shutdown=lifecycle.stop,
     )
-    return Server(app=app, repository=repository, registry=registry)
+    if grpc_port is not None:
+        from serving.grpc.server import GrpcServer
+        from serving.grpc.service import InferenceServicer
+
+        servicer = InferenceServicer(
+            repository=repository, service=service, ready=app.ready, version=version
+        )
+        lifecycle.grpc = GrpcServer(
+            servicer, host=grpc_host, port=grpc_port, max_message_bytes=max_body_bytes
+        )
+    return Server(app=app, repository=repository, registry=registry, grpc=lifecycle.grpc)
+
+
+@dataclass(slots=True)
+class _Lifecycle:
+    """What the app's lifespan starts and stops besides itself: the declared models and the
+    gRPC listener."""
+
+    repository: ModelRepository
+    models: tuple[ModelConfig, ...]
+    grpc: GrpcServer | None = None
+
+    async def start(self) -> None:
+        if self.grpc is not None:
+            self.grpc.bind()  # a taken port fails before the models load
+        try:
+            for config in self.models:
+                await self.repository.deploy(config)
+        except BaseException:
+            await self.stop()
+            raise
+        if self.grpc is not None:
+            await self.grpc.start()
+
+    async def stop(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop()

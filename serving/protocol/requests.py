@@ -17,11 +17,16 @@ import numpy as np
 import orjson
 
 from serving.errors import InvalidRequestError
-from serving.protocol.datatypes import dtype_of, item_size
+from serving.protocol.datatypes import dtype_of
+from serving.protocol.tensors import (
+    check_shape,
+    check_unique_names,
+    decode_raw,
+    requested_outputs,
+    timeout_of,
+)
 
 __all__ = ["InferenceRequest", "InputTensor", "parse_request"]
-
-_MAX_DIMS = 8
 
 
 @dataclass(slots=True)
@@ -36,7 +41,7 @@ class InputTensor:
 
 @dataclass(slots=True)
 class InferenceRequest:
-    """A decoded inference request.
+    """A decoded inference request: what REST and gRPC requests both become.
 
     Attributes
     ----------
@@ -87,13 +92,13 @@ def parse_request(body: bytes, *, json_length: int | None = None) -> InferenceRe
     reader = _BinaryReader(binary)
     inputs = [_input(raw, f"inputs[{i}]", reader) for i, raw in enumerate(raw_inputs)]
     reader.check_consumed()
-    _check_unique([tensor.name for tensor in inputs])
+    check_unique_names([tensor.name for tensor in inputs])
     return InferenceRequest(
         id=request_id,
         inputs=inputs,
         outputs=_requested_outputs(document.get("outputs")),
         parameters=parameters,
-        timeout_seconds=_timeout(parameters),
+        timeout_seconds=timeout_of(parameters),
     )
 
 
@@ -128,17 +133,6 @@ def _parameters(raw: object, *, at: str) -> dict[str, Any]:
     return raw
 
 
-def _timeout(parameters: dict[str, Any]) -> float | None:
-    raw = parameters.get("timeout")
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
-        raise InvalidRequestError(
-            f"parameters.timeout: expected a positive number of microseconds, got {raw!r}"
-        )
-    return float(raw) / 1e6
-
-
 def _requested_outputs(raw: object) -> tuple[str, ...] | None:
     if raw is None:
         return None
@@ -150,7 +144,7 @@ def _requested_outputs(raw: object) -> tuple[str, ...] | None:
         if not isinstance(name, str) or not name:
             raise InvalidRequestError(f"outputs[{i}].name: expected a non-empty string")
         names.append(name)
-    return tuple(dict.fromkeys(names)) or None
+    return requested_outputs(names)
 
 
 def _input(raw: object, at: str, reader: _BinaryReader) -> InputTensor:
@@ -161,7 +155,7 @@ def _input(raw: object, at: str, reader: _BinaryReader) -> InputTensor:
         raise InvalidRequestError(f"{at}.name: expected a non-empty string")
     dtype = dtype_of(raw.get("datatype"), at=f"{at}.datatype")
     datatype: str = raw["datatype"]  # a known datatype name: dtype_of checked it
-    shape = _shape(raw.get("shape"), at=f"{at}.shape")
+    shape = check_shape(raw.get("shape"), at=f"{at}.shape")
     size = math.prod(shape)
     parameters = _parameters(raw.get("parameters"), at=f"{at}.parameters")
     if "binary_data_size" in parameters:
@@ -177,18 +171,6 @@ def _input(raw: object, at: str, reader: _BinaryReader) -> InputTensor:
             f"{at}: shape {list(shape)} needs {size} elements, data has {flat.size}"
         )
     return InputTensor(name=name, datatype=datatype, shape=shape, data=flat.reshape(shape))
-
-
-def _shape(raw: object, *, at: str) -> tuple[int, ...]:
-    if (
-        not isinstance(raw, list)
-        or not 1 <= len(raw) <= _MAX_DIMS
-        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in raw)
-    ):
-        raise InvalidRequestError(
-            f"{at}: expected a list of 1 to {_MAX_DIMS} non-negative integers, got {raw!r}"
-        )
-    return tuple(raw)
 
 
 def _decode_json_data(
@@ -277,47 +259,12 @@ class _BinaryReader:
             )
         chunk = self._data[self._offset : end]
         self._offset = end
-        if datatype == "BYTES":
-            return _split_bytes(chunk, at=at)
-        expected = size * item_size(datatype)
-        if raw_size != expected:
-            raise InvalidRequestError(
-                f"{at}: binary_data_size is {raw_size} bytes, the shape needs {expected}"
-            )
-        dtype = dtype_of(datatype, at=at).newbyteorder("<")
-        return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="), copy=True)
+        return decode_raw(chunk, datatype, size, at=at, what="binary_data_size")
 
     def check_consumed(self) -> None:
         if self._offset != len(self._data):
             extra = len(self._data) - self._offset
             raise InvalidRequestError(f"body: {extra} bytes after the last binary tensor")
-
-
-def _split_bytes(chunk: memoryview, *, at: str) -> np.ndarray[Any, Any]:
-    values: list[str] = []
-    offset = 0
-    while offset < len(chunk):
-        if offset + 4 > len(chunk):
-            raise InvalidRequestError(f"{at}: truncated BYTES element length")
-        length = int.from_bytes(chunk[offset : offset + 4], "little")
-        start, offset = offset + 4, offset + 4 + length
-        if offset > len(chunk):
-            raise InvalidRequestError(f"{at}: BYTES element runs past its tensor")
-        try:
-            values.append(bytes(chunk[start:offset]).decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InvalidRequestError(f"{at}: BYTES element is not UTF-8 text") from None
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
-def _check_unique(names: list[str]) -> None:
-    seen: set[str] = set()
-    for i, name in enumerate(names):
-        if name in seen:
-            raise InvalidRequestError(f"inputs[{i}].name: {name!r} is given twice")
-        seen.add(name)
 
 
 def _kind(value: object) -> str:
