@@ -1,7 +1,8 @@
-"""The co-packaged batched inference server (Open Inference Protocol v2).
+"""The co-packaged batched inference server (Open Inference Protocol v2, REST and gRPC).
 
-Empty until the serving issue lands; hands finished batches to a tap and never imports
-:mod:`storage` or :mod:`monitor`.
+Runtimes load models, a batcher per model version groups concurrent requests, and every
+finished batch is handed to a tap without blocking the request. It never imports
+:mod:`storage` or :mod:`monitor`; :mod:`serving.grpc` is imported only when a gRPC port is set.
 """
 
 from __future__ import annotations
