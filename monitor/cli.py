@@ -18,21 +18,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from detectors.errors import DetectorError
 from monitor import __version__
 from monitor.alerts_cli import alerts_app, silence_app
 from monitor.errors import ConfigError
-from monitor.logging import configure_logging
 from monitor.models_cli import models_app, serve, sidecar
 from monitor.monitor_cli import backfill, monitor
 from monitor.references_cli import references_app
-from monitor.settings import Settings, load_settings
 from monitor.stack_cli import demo, up
 from monitor.tokens_cli import tokens_app
-from storage.errors import StorageError
 
+# The settings, the store and the detectors (SQLAlchemy, pydantic, numpy) are imported by
+# the commands that use them, so that `driftline --help` and commands that need none of them
+# start fast.
 if TYPE_CHECKING:
     from monitor.project import Project
+    from monitor.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -71,6 +71,9 @@ class _Options:
     overrides: dict[str, Any]
 
     def settings(self, **more: Any) -> Settings:
+        from monitor.logging import configure_logging
+        from monitor.settings import load_settings
+
         settings = load_settings(**{**self.overrides, **more})
         configure_logging(settings.log_level, settings.log_format)
         return settings
@@ -110,12 +113,34 @@ def _root(
     ctx.obj = _Options(overrides)
 
 
+#: Where the user mistakes other than :class:`ConfigError` are defined: (module, class).
+_USER_ERROR_CLASSES = (("storage.errors", "StorageError"), ("detectors.errors", "DetectorError"))
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Whether ``exc`` is a configuration, input or database mistake.
+
+    The store's and the detectors' error classes are looked up only among the modules
+    already imported: an error of a module never imported cannot have been raised, and
+    importing it here would cost every command that needs neither its start-up time.
+    """
+    if isinstance(exc, ConfigError):
+        return True
+    for module_name, class_name in _USER_ERROR_CLASSES:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn configuration, input and database mistakes into one stderr line and exit 2."""
     try:
         yield
-    except (ConfigError, StorageError, DetectorError) as exc:
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
         raise typer.Exit(USER_ERROR) from None
 
