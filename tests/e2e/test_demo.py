@@ -28,7 +28,7 @@ DURATION = "60"
 
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    return {**env, "NO_COLOR": "1", "COLUMNS": "160"}
+    return {**env, "NO_COLOR": "1", "COLUMNS": "80"}  # make demo in a standard terminal
 
 
 def demo(directory: Path, *args: str) -> subprocess.Popen[str]:
@@ -86,6 +86,9 @@ def test_every_injected_problem_is_flagged_alerted_and_signed(
     assert summary["unverified_deliveries"] == 0
     assert summary["retrain_requests"] >= 2
     assert "every injected problem was found and reported" in out
+    table = out.split("Summary", 1)[1]
+    for name in detections:  # the phase names survive an 80-column table
+        assert name in table, table
     assert f"dashboard  {summary['dashboard_url']}" in out
 
 

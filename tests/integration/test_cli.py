@@ -3,27 +3,36 @@
 Every run gets an empty working directory (``tmp_path``), an environment without any
 ``DRIFTLINE_*`` variable from the outer shell, no stdin and a timeout. The terminal is
 pinned to a known width so rich's output does not depend on the machine running the tests.
+
+What only the command's own checks decide (help screens, user mistakes) runs in this
+process instead (:func:`driftline_in_process`), under the same working directory and
+environment, without the second or so each process spends starting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from typer.testing import CliRunner
 
 import monitor
+from monitor.cli import app
 from storage import create_engine, create_session_factory, get_model_version, sqlite_url
 from storage.migrations import current_revision
-from storage.models import Model, ModelVersion, PredictionRecord
+from storage.models import Model, ModelVersion
 from storage.schema import FeatureSpec
 from storage.types import FeatureKind, Task
 
@@ -34,7 +43,6 @@ DRIFTLINE = Path(sys.executable).with_name("driftline")
 EXAMPLE_PROJECT = REPO / "examples" / "driftline.yaml"
 HEAD = str(ScriptDirectory(str(REPO / "alembic")).get_current_head())
 TIMEOUT_SECONDS = 60
-DEMO_TIMEOUT_SECONDS = 120
 WIDE_TERMINAL = "200"
 # Variables that would make rich emit colours or change its width whatever the output is.
 _TERMINAL_VARIABLES = ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
@@ -92,6 +100,44 @@ def driftline(
     return Run(tuple(args), completed.returncode, completed.stdout, completed.stderr)
 
 
+#: The loggers whose handlers or levels the CLI sets (see :mod:`monitor.logging`).
+_CLI_LOGGERS = ("", "sqlalchemy", "alembic", "httpx", "httpcore")
+
+
+@contextlib.contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Give the loggers back the handlers and levels they had before the CLI set its own."""
+    loggers = [logging.getLogger(name) for name in _CLI_LOGGERS]
+    saved = [(logger, logger.handlers[:], logger.level) for logger in loggers]
+    try:
+        yield
+    finally:
+        for logger, handlers, level in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+
+
+def driftline_in_process(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> Run:
+    """Run ``driftline`` in this process (typer's test runner), as :func:`driftline` would.
+
+    Same working directory, environment and terminal width; what the process would print as
+    a traceback (a bug) is appended to stderr, with exit status 1.
+    """
+    environment: dict[str, str | None] = {
+        name: None
+        for name in os.environ
+        if name.upper().startswith("DRIFTLINE_") or name in _TERMINAL_VARIABLES
+    }
+    environment.update({"COLUMNS": WIDE_TERMINAL, "NO_COLOR": "1"})
+    environment.update(env or {})
+    with _logging_kept(), contextlib.chdir(cwd):
+        result = CliRunner().invoke(app, list(args), env=environment)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Run(tuple(args), result.exit_code, result.stdout, stderr)
+
+
 def assert_ok(run: Run) -> None:
     assert run.returncode == 0, run.transcript
     assert "Traceback" not in run.stderr, run.transcript
@@ -128,18 +174,22 @@ def schema_revision(url: str) -> str | None:
 # --- help and version ----------------------------------------------------------------------
 
 
+#: Command groups and commands of ``driftline --help``, which each test module lists.
+TOP_LEVEL_COMMANDS = {"db", "project", "demo", "tokens", "reference", "silence", "alerts"}
+
+
 def test_help_lists_the_commands(tmp_path: Path) -> None:
-    top = driftline(tmp_path, "--help")
-    db = driftline(tmp_path, "db", "--help")
+    top = driftline(tmp_path, "--help")  # the installed console script, as a process
+    db = driftline_in_process(tmp_path, "db", "--help")
 
     assert_ok(top)
-    assert {"db", "project", "demo"} <= listed_commands(top.stdout), top.transcript
+    assert listed_commands(top.stdout) >= TOP_LEVEL_COMMANDS, top.transcript
     assert_ok(db)
     assert {"upgrade", "current", "check", "downgrade"} <= listed_commands(db.stdout), db.transcript
 
 
 def test_version(tmp_path: Path) -> None:
-    run = driftline(tmp_path, "--version")
+    run = driftline_in_process(tmp_path, "--version")
 
     assert_ok(run)
     assert run.stdout.strip() == f"driftline {monitor.__version__}", run.transcript
@@ -174,7 +224,7 @@ def test_db_commands_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
             connection.execute(sa.text("DROP INDEX ix_prediction_records_model_time"))
     finally:
         engine.dispose()
-    drifted = driftline(tmp_path, "db", "check")
+    drifted = driftline_in_process(tmp_path, "db", "check")
     assert "ix_prediction_records_model_time" in assert_user_error(drifted)
     broken = driftline(tmp_path, "db", "downgrade", "base", "--yes")
     assert "ix_prediction_records_model_time" in assert_user_error(broken)
@@ -200,7 +250,7 @@ def test_db_commands_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
     finally:
         engine.dispose()
 
-    refused = driftline(tmp_path, "db", "downgrade", "base")
+    refused = driftline_in_process(tmp_path, "db", "downgrade", "base")
     line = assert_user_error(refused)
     assert "--yes" in line
     assert schema_revision(url) == HEAD  # nothing was dropped
@@ -216,32 +266,30 @@ def test_db_commands_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("how", ["option", "environment"])
-def test_db_commands_on_postgresql(tmp_path: Path, fresh_postgres_url: str, how: str) -> None:
-    def run(*args: str) -> Run:
-        if how == "option":
-            return driftline(tmp_path, "--database-url", fresh_postgres_url, *args)
-        return driftline(tmp_path, *args, env={"DRIFTLINE_DATABASE_URL": fresh_postgres_url})
+def test_db_commands_on_postgresql(tmp_path: Path, fresh_postgres_url: str) -> None:
+    """The URL reaches each command by the option and by the environment, alternately."""
+    option = ("--database-url", fresh_postgres_url)
+    environment = {"DRIFTLINE_DATABASE_URL": fresh_postgres_url}
 
     assert schema_revision(fresh_postgres_url) is None
 
-    upgrade = run("db", "upgrade")
+    upgrade = driftline(tmp_path, *option, "db", "upgrade")
     assert_ok(upgrade)
     assert f"revision {HEAD}" in upgrade.stdout, upgrade.transcript
     assert schema_revision(fresh_postgres_url) == HEAD
-    assert not (tmp_path / ".driftline").exists()  # the embedded default was not used
 
-    current = run("db", "current")
+    current = driftline(tmp_path, "db", "current", env=environment)
     assert_ok(current)
     assert HEAD in current.stdout, current.transcript
     assert "up to date" in current.stdout, current.transcript
 
-    line = assert_user_error(run("db", "downgrade", "base"))
+    line = assert_user_error(driftline_in_process(tmp_path, *option, "db", "downgrade", "base"))
     assert "--yes" in line
     assert schema_revision(fresh_postgres_url) == HEAD
 
-    assert_ok(run("db", "downgrade", "base", "--yes"))
+    assert_ok(driftline(tmp_path, "db", "downgrade", "base", "--yes", env=environment))
     assert schema_revision(fresh_postgres_url) is None
+    assert not (tmp_path / ".driftline").exists()  # the embedded default was never used
 
 
 # --- user errors: one line on stderr, exit status 2 -------------------------------------------
@@ -256,7 +304,7 @@ def test_db_commands_on_postgresql(tmp_path: Path, fresh_postgres_url: str, how:
     ],
 )
 def test_a_wrong_database_url_is_one_line(tmp_path: Path, url: str, expected: str) -> None:
-    run = driftline(tmp_path, "--database-url", url, "db", "upgrade")
+    run = driftline_in_process(tmp_path, "--database-url", url, "db", "upgrade")
 
     line = assert_user_error(run)
     assert expected in line
@@ -267,7 +315,7 @@ def test_a_wrong_database_url_is_one_line(tmp_path: Path, url: str, expected: st
 
 def test_a_wrong_database_url_from_the_environment_is_one_line(tmp_path: Path) -> None:
     url = "postgresql://u:s3cret@127.0.0.1:1/x"
-    run = driftline(tmp_path, "db", "current", env={"DRIFTLINE_DATABASE_URL": url})
+    run = driftline_in_process(tmp_path, "db", "current", env={"DRIFTLINE_DATABASE_URL": url})
 
     assert "127.0.0.1:1" in assert_user_error(run)
     assert "s3cret" not in run.stdout + run.stderr
@@ -291,14 +339,14 @@ def test_a_wrong_database_url_from_the_environment_is_one_line(tmp_path: Path) -
 def test_a_malformed_project_file_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
     (tmp_path / "project.yaml").write_text(text, encoding="utf-8")
 
-    line = assert_user_error(driftline(tmp_path, "project", "check", "project.yaml"))
+    line = assert_user_error(driftline_in_process(tmp_path, "project", "check", "project.yaml"))
 
     assert "project.yaml" in line
     assert re.search(expected, line), line
 
 
 def test_a_missing_project_file_is_one_line(tmp_path: Path) -> None:
-    line = assert_user_error(driftline(tmp_path, "project", "check", "absent.yaml"))
+    line = assert_user_error(driftline_in_process(tmp_path, "project", "check", "absent.yaml"))
 
     assert "absent.yaml" in line
     assert "not found" in line
@@ -309,7 +357,7 @@ def test_a_missing_project_file_is_one_line(tmp_path: Path) -> None:
     [("DRIFTLINE_PORT", "abc"), ("DRIFTLINE_PORT", "70000"), ("DRIFTLINE_LOG_LEVEL", "verbose")],
 )
 def test_a_bad_setting_is_one_line(tmp_path: Path, variable: str, value: str) -> None:
-    run = driftline(tmp_path, "db", "current", env={variable: value})
+    run = driftline_in_process(tmp_path, "db", "current", env={variable: value})
 
     line = assert_user_error(run)
     assert line.startswith(f"error: {variable}"), line
@@ -345,7 +393,7 @@ def test_project_check_lists_the_example_models(tmp_path: Path) -> None:
 def test_project_check_without_the_environment_names_the_variable(tmp_path: Path) -> None:
     example_project(tmp_path)
 
-    line = assert_user_error(driftline(tmp_path, "project", "check", "driftline.yaml"))
+    line = assert_user_error(driftline_in_process(tmp_path, "project", "check", "driftline.yaml"))
 
     assert "SLACK_WEBHOOK_URL" in line
 
@@ -389,36 +437,10 @@ def test_project_sync_registers_the_example_models(tmp_path: Path, database_url:
 # --- demo -------------------------------------------------------------------------------------
 
 
-def test_demo_runs_twice_on_the_embedded_default(tmp_path: Path) -> None:
-    args = ("demo", "--duration", "0", "--seed", "3")
+def test_demo_refuses_a_replay_too_short_to_show_anything(tmp_path: Path) -> None:
+    """The demo itself runs end to end in tests/e2e/test_demo.py."""
+    run = driftline_in_process(tmp_path, "demo", "--duration", "10")
 
-    first = driftline(tmp_path, *args, timeout=DEMO_TIMEOUT_SECONDS)
-    second = driftline(tmp_path, *args, timeout=DEMO_TIMEOUT_SECONDS)
-
-    for run in (first, second):
-        assert_ok(run)
-        for phase in ("reference-like", "covariate shift", "concept drift"):
-            assert phase in run.stdout, run.transcript
-        # Each run stores all of its records: the second one uses new request ids.
-        assert "stored 12,000 prediction records" in run.stdout, run.transcript
-        assert "400 duplicates skipped" in run.stdout, run.transcript
-    database = tmp_path / ".driftline" / "driftline.db"
-    engine = create_engine(sqlite_url(database))
-    try:
-        with engine.connect() as connection:
-            total = connection.scalar(sa.select(sa.func.count()).select_from(PredictionRecord))
-            models = connection.scalar(sa.select(sa.func.count()).select_from(Model))
-    finally:
-        engine.dispose()
-    assert (total, models) == (24_000, 1)
-
-
-def test_demo_summary_is_readable_on_an_80_column_terminal(tmp_path: Path) -> None:
-    """``make demo`` in a standard terminal: the phase names must survive the table layout."""
-    args = ("demo", "--duration", "0", "--seed", "3")
-
-    run = driftline(tmp_path, *args, env={"COLUMNS": "80"}, timeout=DEMO_TIMEOUT_SECONDS)
-
-    assert_ok(run)
-    for phase in ("reference-like", "covariate shift", "concept drift"):
-        assert phase in run.stdout, run.transcript
+    assert run.returncode == 2
+    assert "Invalid value for '--duration'" in run.stderr
+    assert "greater than or equal to 30" in run.stderr

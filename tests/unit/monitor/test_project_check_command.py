@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from monitor.cli import app
+from tests.integration.test_cli import driftline_in_process
 
 PROJECT = """\
 version: 1
@@ -28,8 +26,8 @@ monitors:
 def check(tmp_path: Path, params: str) -> tuple[int, str]:
     path = tmp_path / "driftline.yaml"
     path.write_text(PROJECT.replace("{PARAMS}", params))
-    result = CliRunner().invoke(app, ["--project", str(path), "project", "check"])
-    return result.exit_code, result.output
+    run = driftline_in_process(tmp_path, "--project", str(path), "project", "check")
+    return run.returncode, run.stdout + run.stderr
 
 
 def test_an_unknown_monitor_param_is_a_one_line_error(tmp_path: Path) -> None:
