@@ -1,4 +1,8 @@
-"""``driftline backfill`` as a user runs it: progress, resumability, clear mistakes."""
+"""``driftline backfill`` as a user runs it: progress, resumability, clear mistakes.
+
+The mistakes, refused before any window is computed, run in this process
+(``driftline_in_process``); the backfills run as real processes.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from storage import (
 )
 from storage.migrations import upgrade
 from storage.repositories.monitors import list_results
-from tests.integration.test_cli import assert_ok, driftline
+from tests.integration.test_cli import assert_ok, driftline, driftline_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +100,7 @@ def test_a_backfill_computes_each_window_once_and_resumes(project_dir: Path) -> 
 def test_mistakes_are_one_line_and_exit_2(
     project_dir: Path, args: tuple[str, ...], message: str
 ) -> None:
-    run = driftline(project_dir, "backfill", "reg", *args)
+    run = driftline_in_process(project_dir, "backfill", "reg", *args)
 
     assert run.returncode == 2, run.transcript
     assert message in run.stderr
@@ -105,7 +109,8 @@ def test_mistakes_are_one_line_and_exit_2(
 
 
 def test_a_model_without_monitors_says_so(project_dir: Path) -> None:
-    run = driftline(project_dir, "backfill", "other", "--from", "2026-03-01", "--to", "2026-03-02")
+    args = ("backfill", "other", "--from", "2026-03-01", "--to", "2026-03-02")
+    run = driftline_in_process(project_dir, *args)
 
     assert run.returncode == 2, run.transcript
     assert "model 'other' has no monitors to backfill" in run.stderr

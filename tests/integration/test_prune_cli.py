@@ -1,4 +1,7 @@
-"""Tests of ``driftline db prune``, run as a real process on SQLite and PostgreSQL."""
+"""Tests of ``driftline db prune``, run as a real process on SQLite and PostgreSQL.
+
+Mistakes the command refuses with one line run in this process (``driftline_in_process``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from storage import (
     PredictionBatch,
@@ -16,11 +20,17 @@ from storage import (
     register_model,
     upsert_labels,
 )
-from storage.migrations import upgrade
 from storage.models import GroundTruthLabel, PredictionRecord
 from storage.schema import FeatureSpec
 from storage.types import FeatureKind, Task, utc_now
-from tests.integration.test_cli import Run, assert_ok, assert_user_error, driftline, listed_commands
+from tests.integration.test_cli import (
+    Run,
+    assert_ok,
+    assert_user_error,
+    driftline,
+    driftline_in_process,
+    listed_commands,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +43,7 @@ def micros(moment: dt.datetime) -> int:
     return (moment - EPOCH) // dt.timedelta(microseconds=1)
 
 
-def seed(url: str) -> None:
+def seed(engine: Engine) -> None:
     """Models churn and fraud, each with records 40 days, 10 days and 1 hour old.
 
     Churn also has an old label on its oldest record; the CLI runs against the real clock,
@@ -41,32 +51,27 @@ def seed(url: str) -> None:
     """
     now = utc_now()
     ages = (dt.timedelta(days=40), dt.timedelta(days=10), dt.timedelta(hours=1))
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-        for name in ("churn", "fraud"):
-            with create_session_factory(engine)() as session:
-                model = register_model(
-                    session,
-                    name=name,
-                    task=Task.REGRESSION,
-                    version="v1",
-                    features=[FeatureSpec("age", FeatureKind.NUMERIC)],
-                )
-                session.commit()
-            batch = PredictionBatch(
-                request_ids=[f"{name}-40d", f"{name}-10d", f"{name}-1h"],
-                timestamps_us=[micros(now - age) for age in ages],
-                features={"age": [1.0, 2.0, 3.0]},
-                predictions=[0.1, 0.2, 0.3],
+    for name in ("churn", "fraud"):
+        with create_session_factory(engine)() as session:
+            model = register_model(
+                session,
+                name=name,
+                task=Task.REGRESSION,
+                version="v1",
+                features=[FeatureSpec("age", FeatureKind.NUMERIC)],
             )
-            insert_predictions(engine, model, batch)
-            if name == "churn":
-                upsert_labels(engine, model, ["churn-40d"], [1.0])
-        with engine.begin() as connection:
-            connection.execute(sa.update(GroundTruthLabel).values(received_at=now - ages[0]))
-    finally:
-        engine.dispose()
+            session.commit()
+        batch = PredictionBatch(
+            request_ids=[f"{name}-40d", f"{name}-10d", f"{name}-1h"],
+            timestamps_us=[micros(now - age) for age in ages],
+            features={"age": [1.0, 2.0, 3.0]},
+            predictions=[0.1, 0.2, 0.3],
+        )
+        insert_predictions(engine, model, batch)
+        if name == "churn":
+            upsert_labels(engine, model, ["churn-40d"], [1.0])
+    with engine.begin() as connection:
+        connection.execute(sa.update(GroundTruthLabel).values(received_at=now - ages[0]))
 
 
 def stored(url: str) -> tuple[list[str], list[str]]:
@@ -85,6 +90,13 @@ def prune(cwd: Path, url: str, *args: str, env: dict[str, str] | None = None) ->
     return driftline(cwd, "--database-url", url, "db", "prune", *args, env={**QUIET, **(env or {})})
 
 
+def refused(cwd: Path, url: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """The one error line of ``db prune`` run in this process."""
+    environment = {**QUIET, **(env or {})}
+    run = driftline_in_process(cwd, "--database-url", url, "db", "prune", *args, env=environment)
+    return assert_user_error(run)
+
+
 ALL = (
     ["churn-10d", "churn-1h", "churn-40d", "fraud-10d", "fraud-1h", "fraud-40d"],
     ["churn-40d"],
@@ -92,14 +104,16 @@ ALL = (
 
 
 def test_help_lists_prune(tmp_path: Path) -> None:
-    run = driftline(tmp_path, "db", "--help")
+    run = driftline_in_process(tmp_path, "db", "--help")
 
     assert_ok(run)
     assert "prune" in listed_commands(run.stdout), run.transcript
 
 
-def test_prune_older_than_deletes_and_says_what(tmp_path: Path, database_url: str) -> None:
-    seed(database_url)
+def test_prune_older_than_deletes_and_says_what(
+    tmp_path: Path, database_url: str, engine: Engine
+) -> None:
+    seed(engine)
 
     run = prune(tmp_path, database_url, "--older-than", "5d", "--batch-size", "1")
 
@@ -110,8 +124,10 @@ def test_prune_older_than_deletes_and_says_what(tmp_path: Path, database_url: st
     assert stored(database_url) == (["churn-1h", "fraud-1h"], [])
 
 
-def test_dry_run_counts_and_deletes_nothing(tmp_path: Path, database_url: str) -> None:
-    seed(database_url)
+def test_dry_run_counts_and_deletes_nothing(
+    tmp_path: Path, database_url: str, engine: Engine
+) -> None:
+    seed(engine)
 
     run = prune(tmp_path, database_url, "--older-than", "20d", "--dry-run")
 
@@ -122,8 +138,8 @@ def test_dry_run_counts_and_deletes_nothing(tmp_path: Path, database_url: str) -
     assert stored(database_url) == ALL
 
 
-def test_model_option_prunes_one_model(tmp_path: Path, database_url: str) -> None:
-    seed(database_url)
+def test_model_option_prunes_one_model(tmp_path: Path, database_url: str, engine: Engine) -> None:
+    seed(engine)
 
     run = prune(tmp_path, database_url, "--older-than", "1d12h", "--model", "fraud")
 
@@ -135,9 +151,9 @@ def test_model_option_prunes_one_model(tmp_path: Path, database_url: str) -> Non
 
 
 def test_without_older_than_the_retention_setting_applies(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
-    seed(database_url)
+    seed(engine)
 
     default = prune(tmp_path, database_url)  # DRIFTLINE_RETENTION_DAYS defaults to 30
     assert_ok(default)
@@ -149,8 +165,10 @@ def test_without_older_than_the_retention_setting_applies(
     assert stored(database_url) == (["churn-1h", "fraud-1h"], [])
 
 
-def test_retention_off_prunes_nothing_and_says_so(tmp_path: Path, database_url: str) -> None:
-    seed(database_url)
+def test_retention_off_prunes_nothing_and_says_so(
+    tmp_path: Path, database_url: str, engine: Engine
+) -> None:
+    seed(engine)
 
     run = prune(tmp_path, database_url, env={"DRIFTLINE_RETENTION_DAYS": ""})
 
@@ -175,17 +193,17 @@ def test_retention_off_prunes_nothing_and_says_so(tmp_path: Path, database_url: 
     ],
 )
 def test_mistakes_are_one_line(
-    tmp_path: Path, database_url: str, args: list[str], expected: str
+    tmp_path: Path, database_url: str, engine: Engine, args: list[str], expected: str
 ) -> None:
-    seed(database_url)
+    seed(engine)
 
-    line = assert_user_error(prune(tmp_path, database_url, *args))
+    line = refused(tmp_path, database_url, *args)
 
     assert expected in line
     assert stored(database_url) == ALL
 
 
 def test_a_bad_retention_setting_is_one_line(tmp_path: Path, database_url: str) -> None:
-    line = assert_user_error(prune(tmp_path, database_url, env={"DRIFTLINE_RETENTION_DAYS": "0"}))
+    line = refused(tmp_path, database_url, env={"DRIFTLINE_RETENTION_DAYS": "0"})
 
     assert line.startswith("error: DRIFTLINE_RETENTION_DAYS: must be a whole number of days")

@@ -1,4 +1,7 @@
-"""Tests of ``driftline reference upload | list | delete``, run as a real process."""
+"""Tests of ``driftline reference upload | list | delete``, run as a real process.
+
+Mistakes the commands refuse with one line run in this process (``driftline_in_process``).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,14 @@ from storage import create_engine, create_session_factory, register_model
 from storage.repositories.references import ReferenceInfo, list_references, load_reference_data
 from storage.schema import FeatureSpec
 from storage.types import FeatureKind, Task
-from tests.integration.test_cli import Run, assert_ok, assert_user_error, driftline, listed_commands
+from tests.integration.test_cli import (
+    Run,
+    assert_ok,
+    assert_user_error,
+    driftline,
+    driftline_in_process,
+    listed_commands,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +38,12 @@ FEATURES = (
 
 def reference(cwd: Path, url: str, *args: str) -> Run:
     return driftline(cwd, "--database-url", url, "reference", *args, env=QUIET)
+
+
+def refused(cwd: Path, url: str, *args: str) -> str:
+    """The one error line of a ``reference`` command run in this process."""
+    run = driftline_in_process(cwd, "--database-url", url, "reference", *args, env=QUIET)
+    return assert_user_error(run)
 
 
 def register(engine: Engine, version: str = "v1") -> None:
@@ -59,8 +75,8 @@ def write(path: Path, **columns: list[object]) -> Path:
 
 
 def test_help_lists_the_reference_commands(tmp_path: Path) -> None:
-    top = driftline(tmp_path, "--help")
-    sub = driftline(tmp_path, "reference", "--help")
+    top = driftline_in_process(tmp_path, "--help")
+    sub = driftline_in_process(tmp_path, "reference", "--help")
 
     assert_ok(top)
     assert "reference" in listed_commands(top.stdout), top.transcript
@@ -87,8 +103,8 @@ def test_upload_list_replace_delete(tmp_path: Path, database_url: str, engine: E
     data = load_reference_data(engine, "churn", "training")[1]
     assert hashlib.sha256(data).hexdigest() == info.sha256
 
-    again = reference(tmp_path, database_url, "upload", "churn", str(train))
-    assert assert_user_error(again) == (
+    again = refused(tmp_path, database_url, "upload", "churn", str(train))
+    assert again == (
         f"error: model 'churn' already has a reference dataset 'training' (3 rows, sha256 "
         f"{info.sha256[:12]}, uploaded {info.created_at:%Y-%m-%d %H:%M} UTC): add --replace "
         "to overwrite it, or choose another --name"
@@ -125,8 +141,8 @@ def test_upload_list_replace_delete(tmp_path: Path, database_url: str, engine: E
     assert_ok(deleted)
     assert deleted.stdout.strip() == "deleted reference dataset 'holdout' of model 'churn'"
     assert [i.name for i in stored(database_url)] == ["training"]
-    gone = reference(tmp_path, database_url, "delete", "churn", "holdout")
-    assert assert_user_error(gone) == (
+    gone = refused(tmp_path, database_url, "delete", "churn", "holdout")
+    assert gone == (
         "error: model 'churn' has no reference dataset 'holdout'; its reference datasets: training"
     )
 
@@ -168,15 +184,15 @@ def test_mistakes_are_one_line(
     register(engine)
     path = write(tmp_path / "train.csv", **columns)
 
-    run = reference(tmp_path, database_url, "upload", args[0], str(path), *args[1:])
+    line = refused(tmp_path, database_url, "upload", args[0], str(path), *args[1:])
 
-    assert expected in assert_user_error(run), run.transcript
+    assert expected in line
     assert stored(database_url) == []
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path, database_url: str, engine: Engine) -> None:
     register(engine)
 
-    run = reference(tmp_path, database_url, "upload", "churn", "nope.parquet")
+    line = refused(tmp_path, database_url, "upload", "churn", "nope.parquet")
 
-    assert assert_user_error(run) == "error: nope.parquet: file not found"
+    assert line == "error: nope.parquet: file not found"

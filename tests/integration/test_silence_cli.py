@@ -1,4 +1,7 @@
-"""``driftline silence add | list | expire`` and ``driftline alerts list``: real processes."""
+"""``driftline silence add | list | expire`` and ``driftline alerts list``: real processes.
+
+Mistakes the commands refuse with one line run in this process (``driftline_in_process``).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,14 @@ from storage.repositories.alerting import (
     sync_alerting,
 )
 from storage.types import utc_now
-from tests.integration.test_cli import Run, assert_ok, assert_user_error, driftline, listed_commands
+from tests.integration.test_cli import (
+    Run,
+    assert_ok,
+    assert_user_error,
+    driftline,
+    driftline_in_process,
+    listed_commands,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -55,9 +65,9 @@ def table_rows(output: str) -> dict[str, list[str]]:
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
-    top = driftline(tmp_path, "--help")
-    silence = driftline(tmp_path, "silence", "--help")
-    alerts = driftline(tmp_path, "alerts", "--help")
+    top = driftline_in_process(tmp_path, "--help")
+    silence = driftline_in_process(tmp_path, "silence", "--help")
+    alerts = driftline_in_process(tmp_path, "alerts", "--help")
 
     assert_ok(top)
     assert {"silence", "alerts"} <= listed_commands(top.stdout), top.transcript
@@ -222,7 +232,7 @@ ADD = ("silence", "add")
 def test_mistakes_are_one_line_before_the_store_is_opened(
     tmp_path: Path, args: tuple[str, ...], expected: str
 ) -> None:
-    result = driftline(tmp_path, *args, env=QUIET)
+    result = driftline_in_process(tmp_path, *args, env=QUIET)
 
     assert assert_user_error(result).startswith(expected)
     assert not (tmp_path / ".driftline").exists()  # rejected before opening the store
@@ -232,7 +242,8 @@ def test_mistakes_are_one_line_before_the_store_is_opened(
 def test_expiring_an_unknown_silence_is_one_line(
     tmp_path: Path, database_url: str, silence_id: str
 ) -> None:
-    result = run(tmp_path, database_url, "silence", "expire", silence_id)
+    args = ("--database-url", database_url, "silence", "expire", silence_id)
+    result = driftline_in_process(tmp_path, *args, env=QUIET)
 
     assert assert_user_error(result) == f"error: unknown silence {silence_id}"
 

@@ -1,4 +1,7 @@
-"""Tests of ``driftline tokens create | list | revoke``, run as a real process."""
+"""Tests of ``driftline tokens create | list | revoke``, run as a real process.
+
+Mistakes the command refuses with one line run in this process (``driftline_in_process``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from tests.integration.test_cli import (
     assert_ok,
     assert_user_error,
     driftline,
+    driftline_in_process,
     listed_commands,
 )
 
@@ -27,6 +31,12 @@ QUIET = {"DRIFTLINE_LOG_LEVEL": "WARNING"}
 
 def tokens(cwd: Path, url: str, *args: str) -> Run:
     return driftline(cwd, "--database-url", url, "tokens", *args, env=QUIET)
+
+
+def refused(cwd: Path, url: str, *args: str) -> str:
+    """The one error line of a ``tokens`` command run in this process."""
+    run = driftline_in_process(cwd, "--database-url", url, "tokens", *args, env=QUIET)
+    return assert_user_error(run)
 
 
 def verify(url: str, token: str, scope: Scope) -> TokenInfo:
@@ -50,8 +60,8 @@ def stored(url: str) -> list[TokenInfo]:
 
 
 def test_help_lists_the_token_commands(tmp_path: Path) -> None:
-    top = driftline(tmp_path, "--help")
-    sub = driftline(tmp_path, "tokens", "--help")
+    top = driftline_in_process(tmp_path, "--help")
+    sub = driftline_in_process(tmp_path, "tokens", "--help")
 
     assert_ok(top)
     assert "tokens" in listed_commands(top.stdout), top.transcript
@@ -93,15 +103,18 @@ def test_create_list_revoke(tmp_path: Path, database_url: str) -> None:
     relisted = tokens(tmp_path, database_url, "list")
     assert row.revoked_at.strftime("%Y-%m-%d %H:%M") in relisted.stdout, relisted.transcript
 
-    again = tokens(tmp_path, database_url, "revoke", "sidecar")
-    assert "'sidecar' was already revoked" in assert_user_error(again)
-    duplicate = tokens(tmp_path, database_url, "create", "sidecar", "--scope", "read")
-    assert "'sidecar' already exists" in assert_user_error(duplicate)
-    unknown = tokens(tmp_path, database_url, "revoke", "ghost")
-    assert assert_user_error(unknown) == "error: unknown API token 'ghost'"
+    again = refused(tmp_path, database_url, "revoke", "sidecar")
+    assert "'sidecar' was already revoked" in again
+    duplicate = refused(tmp_path, database_url, "create", "sidecar", "--scope", "read")
+    assert "'sidecar' already exists" in duplicate
+    assert refused(tmp_path, database_url, "revoke", "ghost") == "error: unknown API token 'ghost'"
 
 
-def test_an_admin_token_on_the_embedded_default(tmp_path: Path) -> None:
+def test_no_tokens_then_an_admin_token_on_the_embedded_default(tmp_path: Path) -> None:
+    none = driftline(tmp_path, "tokens", "list")
+    assert_ok(none)
+    assert "no API tokens" in none.stdout, none.transcript
+
     created = driftline(tmp_path, "tokens", "create", "ops", "--scope", "admin")
     assert_ok(created)
     url = sqlite_url(tmp_path / ".driftline" / "driftline.db")
@@ -110,13 +123,6 @@ def test_an_admin_token_on_the_embedded_default(tmp_path: Path) -> None:
 
     assert (info.scopes, info.expires_at) == (("admin",), None)
     assert "never expires" in created.stderr, created.transcript
-
-
-def test_list_of_no_tokens(tmp_path: Path) -> None:
-    run = driftline(tmp_path, "tokens", "list")
-
-    assert_ok(run)
-    assert "no API tokens" in run.stdout, run.transcript
 
 
 @pytest.mark.parametrize(
@@ -129,7 +135,7 @@ def test_list_of_no_tokens(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
-    run = driftline(tmp_path, "tokens", "create", "ci", *args)
+    run = driftline_in_process(tmp_path, "tokens", "create", "ci", *args)
 
     assert assert_user_error(run).startswith(expected)
     assert not (tmp_path / ".driftline").exists()  # rejected before opening the store

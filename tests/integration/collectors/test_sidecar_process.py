@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
-from tests.integration.test_cli import driftline
+from tests.integration.test_cli import driftline_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def body(batch: int) -> dict[str, object]:
 
 def test_sigkill_loses_no_acknowledged_record(tmp_path: Path) -> None:
     (tmp_path / "driftline.yaml").write_text(PROJECT)
-    created = driftline(tmp_path, "tokens", "create", "feeder", "--scope", "ingest")
+    created = driftline_in_process(tmp_path, "tokens", "create", "feeder", "--scope", "ingest")
     assert created.returncode == 0, created.transcript
     headers = {"authorization": f"Bearer {created.stdout.strip()}"}
     port = free_port()
@@ -138,7 +138,7 @@ def test_serve_pushes_its_tap_to_the_sidecar(tmp_path: Path) -> None:
         '    classes: ["0", "1"]\n    features: [{name: x, kind: numeric}]\n'
         "    serving: {runtime: sklearn, uri: model.joblib, allow_pickle: true}\n"
     )
-    created = driftline(tmp_path, "tokens", "create", "tap", "--scope", "ingest")
+    created = driftline_in_process(tmp_path, "tokens", "create", "tap", "--scope", "ingest")
     assert created.returncode == 0, created.transcript
     sidecar_port, serve_port = free_port(), free_port()
     sidecar = start(tmp_path, sidecar_port)

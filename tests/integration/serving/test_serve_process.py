@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from tests.integration.test_cli import driftline
+from tests.integration.test_cli import driftline, driftline_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -261,7 +261,7 @@ def test_malformed_requests_over_http(
 def test_models_cli_deploys_lists_and_undeploys(served: Served) -> None:
     environment = {"DRIFTLINE_PORT": str(served.port)}
     arguments = ("--runtime", "sklearn", "--uri", "iris.joblib", "--version", "7")
-    deployed = driftline(
+    deployed = driftline_in_process(
         served.project_dir, "models", "deploy", "iris-copy", *arguments, env=environment
     )
     # The server does not let API callers unpickle files: the CLI says so and exits 2.
@@ -285,13 +285,16 @@ def test_models_cli_deploys_lists_and_undeploys(served: Served) -> None:
     assert listed.stdout.count("READY") == 2 + (served.project_dir / "iris.onnx").exists()
     gone = driftline(served.project_dir, "models", "undeploy", "iris-new", env=environment)
     assert gone.returncode == 0, gone.transcript
-    missing = driftline(served.project_dir, "models", "undeploy", "nope", env=environment)
+    missing = driftline_in_process(
+        served.project_dir, "models", "undeploy", "nope", env=environment
+    )
     assert missing.returncode == 2
     assert "not deployed" in missing.stderr
 
 
 def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
-    run = driftline(tmp_path, "models", "list", "--url", f"http://127.0.0.1:{free_port()}")
+    url = f"http://127.0.0.1:{free_port()}"
+    run = driftline_in_process(tmp_path, "models", "list", "--url", url)
     assert run.returncode == 2
     assert run.stderr.startswith("error: cannot reach the server")
     assert "Traceback" not in run.stderr

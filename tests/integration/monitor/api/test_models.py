@@ -108,13 +108,13 @@ async def test_readiness_is_a_503_that_does_not_name_the_database_when_it_is_gon
     gone.dispose()
 
 
-async def test_metrics_count_requests_by_route_template(api: Api) -> None:
-    await api.get("/api/v1/models/credit")
-    await api.get("/api/v1/models/price")
-    await api.get("/api/v1/models/nope")
-    await api.get("/no/such/route")
+async def test_metrics_count_requests_by_route_template(own_api: Api) -> None:
+    await own_api.get("/api/v1/models/credit")
+    await own_api.get("/api/v1/models/price")
+    await own_api.get("/api/v1/models/nope")
+    await own_api.get("/no/such/route")
 
-    text = (await api.get("/metrics", token=None)).text
+    text = (await own_api.get("/metrics", token=None)).text
 
     assert (
         'driftline_api_requests_total{method="GET",route="/api/v1/models/{model}",status="200"} 2.0'
