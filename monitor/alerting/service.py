@@ -44,6 +44,7 @@ from monitor.alerting.routing import route
 from monitor.alerting.silences import Matcher, SilenceView
 from monitor.project import Project
 from monitor.project.alert_rules import AlertRuleSpec
+from storage.engine import write_transaction
 from storage.repositories.alerting import (
     AlertRow,
     ChannelDraft,
@@ -347,7 +348,7 @@ class AlertingService:
 
     def notify_now(self, engine: Engine) -> int:
         """:meth:`notify` in its own transaction (the scheduler's tick)."""
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             return self.notify(connection)
 
 

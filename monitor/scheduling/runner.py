@@ -35,6 +35,7 @@ from monitor.references import reference_window
 from monitor.scheduling.metrics import SchedulerMetrics
 from monitor.scheduling.windows import TimeRange, reference_range
 from storage import Window, create_session_factory, get_model_version, read_window
+from storage.engine import write_transaction
 from storage.errors import StorageError
 from storage.repositories.monitors import (
     MonitorInfo,
@@ -162,7 +163,7 @@ class MonitorRunner:
             details=details,
             duration_seconds=seconds,
         )
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             save_result(connection, draft)
             if state_out is not None:
                 save_detector_state(connection, monitor.id, state_out)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
+from storage.engine import write_transaction
 from storage.errors import ConflictError, NotFoundError
 from storage.models import (
     Alert,
@@ -186,7 +187,7 @@ def sync_alerting(
     ConflictError
         If a rule's name is taken by a rule created through the API.
     """
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         monitors = dict(connection.execute(sa.select(Monitor.name, Monitor.id)).all())
         _sync(
             connection,
@@ -561,7 +562,7 @@ def claim_due_deliveries(
     before finishing becomes due again when the lease ends, and is re-sent with the same
     idempotency key. On PostgreSQL concurrent dispatchers skip each other's rows.
     """
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         due = (
             sa.select(Delivery.id)
             .where(
@@ -622,7 +623,7 @@ def finish_attempt(
         if retry_at is None:
             raise ValueError("a retry needs retry_at")
         values["next_attempt_at"] = retry_at
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         connection.execute(sa.update(Delivery).where(Delivery.id == delivery.id).values(**values))
         connection.execute(
             sa.insert(DeliveryAttempt).values(
@@ -705,7 +706,7 @@ def create_silence(
     comment: str,
 ) -> SilenceRow:
     """Store a silence (validated by the caller)."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         silence_id = connection.execute(
             sa.insert(Silence)
             .values(
@@ -753,7 +754,7 @@ def expire_silence(engine: Engine, silence_id: int, *, now: dt.datetime) -> Sile
     NotFoundError
         If there is no such silence.
     """
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         connection.execute(  # one that expired or ended already keeps its end
             sa.update(Silence)
             .where(Silence.id == silence_id, Silence.expired_at.is_(None), Silence.ends_at > now)
@@ -804,7 +805,7 @@ def put_rule(
         rule declared in the project file is changed there).
     """
     try:
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             monitor_id = None
             if draft.monitor_name is not None:
                 query = sa.select(Monitor.id).where(Monitor.name == draft.monitor_name)
@@ -878,7 +879,7 @@ def delete_rule(engine: Engine, name: str, *, source: RuleSource = "api") -> Non
     ConflictError
         If it comes from the other source (a project rule is removed from the file).
     """
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         found = connection.execute(
             sa.select(AlertRule.id, AlertRule.source).where(AlertRule.name == name)
         ).one_or_none()

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
+from storage.engine import write_transaction
 from storage.errors import ConflictError, NotFoundError
 from storage.models import Model, Monitor, MonitorResult
 from storage.types import utc_now
@@ -213,7 +214,7 @@ def put_monitor(
         (``create``) exists.
     """
     try:
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             _upsert(connection, draft, source, mode)
     except sa.exc.IntegrityError:
         raise ConflictError(f"monitor {draft.name!r} was created at the same time") from None
@@ -227,7 +228,7 @@ def sync_project_monitors(engine: Engine, drafts: Sequence[MonitorDraft]) -> lis
     created through the API are left alone. Returns the names deleted.
     """
     names = {draft.name for draft in drafts}
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         for draft in drafts:
             _upsert(connection, draft, "project")
         query = sa.select(Monitor.name).where(
@@ -272,7 +273,7 @@ def delete_monitor(engine: Engine, name: str, *, source: Source = "api") -> None
     ConflictError
         If it comes from the other source (a project monitor is removed from the file).
     """
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         found = connection.execute(
             sa.select(Monitor.id, Monitor.source).where(Monitor.name == name)
         ).one_or_none()
@@ -300,7 +301,7 @@ def save_result(engine: Engine | Connection, draft: ResultDraft) -> int:
     }
     if isinstance(engine, Connection):
         return _save_result(engine, values)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         return _save_result(connection, values)
 
 
@@ -473,5 +474,5 @@ def save_detector_state(
     if isinstance(engine, Connection):
         engine.execute(statement)
         return
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         connection.execute(statement)
