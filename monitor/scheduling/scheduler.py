@@ -29,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from monitor.project.monitors import MonitorSpec
 from monitor.scheduling.calendar import ScheduleCalendar
@@ -271,6 +272,8 @@ def _guarded(job: PeriodicJob) -> Callable[[], None]:
     def run() -> None:
         try:
             job.run()
+        except DBAPIError as error:  # the store is busy or away: one line, the next run retries
+            logger.warning("%s failed, retried at its next run: %s", job.name, error.orig)
         except Exception:
             logger.exception("%s failed", job.name)
 
