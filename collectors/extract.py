@@ -131,7 +131,10 @@ def extract(
     """The records of ``exchange`` for ``model``, in the ingest API's record shape."""
     read = _read(exchange, model, spec or PayloadSpec())
     rid = read.request_id or exchange.request_id
-    n = len(read.rows) if read.rows is not None else len(read.predictions or [None])
+    # An empty list of predictions in a lone response says nothing about any row: the call
+    # is still one record, without a prediction.
+    predictions = read.predictions or None
+    n = len(read.rows) if read.rows is not None else len(predictions or [None])
     latency = exchange.latency_seconds
     records = []
     for k in range(n):
@@ -143,8 +146,8 @@ def extract(
         }
         if latency is not None and math.isfinite(latency):
             record["latency_seconds"] = max(latency, 0.0)
-        if read.predictions is not None:
-            record["prediction"] = read.predictions[k]
+        if predictions is not None:
+            record["prediction"] = predictions[k]
         if read.probabilities is not None:
             record["probabilities"] = read.probabilities[k]
         if read.error is not None:

@@ -303,6 +303,16 @@ def test_a_lone_response_is_recorded_with_outputs_only(clf: ModelHandle) -> None
     ]
 
 
+def test_a_lone_response_without_predictions_is_one_record_without_a_prediction(
+    clf: ModelHandle,
+) -> None:
+    """Found by the property test below: ``{"predictions": []}`` with no request."""
+    (record,) = extract(call(None, {"predictions": []}), clf)
+
+    assert record["features"] == {}
+    assert "prediction" not in record
+
+
 def test_compressed_and_structured_bodies(clf: ModelHandle) -> None:
     zipped = Exchange(
         request=Parsed({"instances": [[41, "fr"]]}),
