@@ -12,10 +12,16 @@ demo: $(STAMP)
 	$(BIN)/driftline demo --duration $(DEMO_DURATION)
 
 # The whole test suite: lint, format check, types, then every test. Debian packages the
-# tests drive (Chromium, promtool) are installed first where apt-get allows.
+# tests drive (Chromium, promtool, nats-server) are installed first where apt-get allows.
+# Everything but the end-to-end tests runs on TEST_WORKERS processes (pytest-xdist); the
+# end-to-end tests, which time a whole running system, run afterwards with the machine to
+# themselves.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
 	bash .ci/system-packages
-	$(BIN)/pytest
+	bash .ci/nats-server
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not e2e"
+	$(BIN)/pytest -m e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
