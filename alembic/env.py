@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from alembic import context
 from storage.engine import create_engine, sqlite_url
+from storage.migrations import comparison_options
 from storage.models import Base
 
 config = context.config
@@ -28,6 +29,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        **comparison_options(connection),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,7 +9,9 @@ default, so that it runs a few large operations rather than many small ones):
 * the **writer** reads the oldest unwritten batches from the spool, merges those of one model
   version into one insert (idempotent on (model, request id)), and acknowledges them once
   they are in the store. When the database is unreachable it backs off and retries; the
-  spool grows meanwhile, up to its quota.
+  spool grows meanwhile, up to its quota. With a ``publisher`` (the ``jetstream``
+  transport, :mod:`collectors.publisher`) it publishes the batches instead, in order, and
+  acknowledges them once the stream has them; ``driftline writer`` stores them.
 
 Nothing is lost silently: a full queue or a full spool drops records with a counter
 (``driftline_collector_records_dropped_total``), and a batch the store can never take
@@ -23,13 +25,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from collectors.errors import PayloadError, SpoolFullError
+from collectors.errors import PayloadError, SpoolFullError, TransportError
 from collectors.metrics import Backlog, CollectorMetrics
 from collectors.payload import ModelBatch, concatenate, decode, encode, runs
 from collectors.spool import Position, Spool
@@ -44,7 +46,7 @@ from storage import (
 )
 from storage.errors import DatabaseConnectionError
 
-__all__ = ["Collector", "RecordSource"]
+__all__ = ["Collector", "Publisher", "RecordSource"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,21 @@ class RecordSource(Protocol):
         ...
 
 
+class Publisher(Protocol):
+    """Takes spooled batches elsewhere durably (a JetStream stream) instead of the store."""
+
+    def publish(self, entries: Sequence[tuple[Position, bytes]]) -> int:
+        """Deliver the payloads in order, or raise ``TransportError``; return how many
+        malformed ones were skipped."""
+        ...
+
+
 class Collector:
-    """Moves record batches from the tap or the ingest API into the store, durably."""
+    """Moves record batches from the tap or the ingest API into the store, durably.
+
+    With ``publisher``, spooled batches go to it instead of the store (the ``engine`` still
+    serves model lookups).
+    """
 
     def __init__(
         self,
@@ -81,8 +96,11 @@ class Collector:
         idle_seconds: float = 0.05,
         flush_seconds: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
+        publisher: Publisher | None = None,
     ) -> None:
         self._engine = engine
+        self._publisher = publisher
+        self._target = "the store" if publisher is None else "the transport"
         self._sessions = create_session_factory(engine)
         self._spool = spool
         self._metrics = metrics
@@ -221,17 +239,29 @@ class Collector:
                 self._appended.clear()
                 continue
             try:
-                self._write(entries)
+                self._deliver(entries)
                 if sum(len(payload) for _, payload in entries) < self._write_batch_bytes // 2:
                     self._stopping.wait(self._flush)  # let the next insert gather more
-            except (DBAPIError, DatabaseConnectionError, OSError) as error:
+            except (DBAPIError, DatabaseConnectionError, OSError, TransportError) as error:
                 if self._stopping.is_set():
                     return
-                logger.warning("store unavailable, retrying in %.1fs: %s", backoff, error)
+                logger.warning(
+                    "%s is unavailable, retrying in %.1fs: %s", self._target, backoff, error
+                )
                 self._sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
                 continue
             backoff = 0.1
+
+    def _deliver(self, entries: list[tuple[Position, bytes]]) -> None:
+        """Store or publish ``entries``, then acknowledge them in the spool."""
+        if self._publisher is None:
+            self._write(entries)
+        else:
+            skipped = self._publisher.publish(entries)
+            if skipped:
+                self._metrics.rejected.labels("malformed").inc(skipped)
+        self._spool.acknowledge(entries[-1][0])
 
     def _write(self, entries: list[tuple[Position, bytes]]) -> None:
         items: list[ModelBatch] = []
@@ -253,7 +283,6 @@ class Collector:
                         self._insert(item)
                     except (InvalidBatchError, NotFoundError) as single:
                         self._reject(item, single)
-        self._spool.acknowledge(entries[-1][0])
 
     def _insert(self, item: ModelBatch) -> None:
         handle = self.handle(item.model, item.version)

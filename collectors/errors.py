@@ -16,6 +16,7 @@ __all__ = [
     "SpoolFailedError",
     "SpoolFullError",
     "SpoolLockedError",
+    "TransportError",
 ]
 
 
@@ -53,3 +54,11 @@ class AuthenticationError(CollectorError):
 
 class PermissionDeniedError(CollectorError):
     """A valid token without the scope the route needs (403)."""
+
+
+class TransportError(CollectorError):
+    """NATS JetStream is unreachable, timed out or refused a message or a stream setting.
+
+    Whoever publishes retries with backoff (the batches wait in the spool); whoever consumes
+    leaves the messages to be redelivered.
+    """

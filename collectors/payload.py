@@ -21,7 +21,7 @@ from collectors._buffers import describe, pack, unpack
 from collectors.errors import PayloadError
 from storage.batch import PredictionBatch
 
-__all__ = ["ModelBatch", "concatenate", "decode", "encode", "runs"]
+__all__ = ["ModelBatch", "concatenate", "decode", "encode", "model_of", "runs", "split"]
 
 _MAGIC = b"DLB1"
 _LENGTH = struct.Struct("<I")
@@ -81,6 +81,70 @@ def decode(payload: bytes) -> ModelBatch:
     except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
         raise PayloadError(f"malformed record batch: {error!r}") from None
     return ModelBatch(model=header["model"], version=header["version"], batch=batch)
+
+
+def model_of(payload: bytes) -> str:
+    """The model a payload's records belong to, read from its header alone.
+
+    Raises
+    ------
+    PayloadError
+        If the payload is not one :func:`encode` wrote.
+    """
+    try:
+        header, _, _ = unpack(_MAGIC, payload)
+        model = header["model"]
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
+        raise PayloadError(f"malformed record batch: {error!r}") from None
+    if not isinstance(model, str):
+        raise PayloadError(f"malformed record batch: model is {model!r}, not a string")
+    return model
+
+
+def split(payload: bytes, max_bytes: int) -> list[bytes]:
+    """``payload`` as payloads of at most ``max_bytes`` each, cut between records.
+
+    A payload that fits is returned as it is. The cut is deterministic: the same payload and
+    limit give the same pieces, so a replayed batch is cut the same way.
+
+    Raises
+    ------
+    PayloadError
+        If the payload is malformed, or one record alone exceeds ``max_bytes``.
+    """
+    if len(payload) <= max_bytes:
+        return [payload]
+    item = decode(payload)
+    if len(item) < 2:
+        msg = f"one record takes {len(payload)} bytes, more than the limit of {max_bytes}"
+        raise PayloadError(msg)
+    middle = len(item) // 2
+    halves = (_rows(item, 0, middle), _rows(item, middle, len(item)))
+    return [piece for half in halves for piece in split(encode(half), max_bytes)]
+
+
+def _rows(item: ModelBatch, start: int, stop: int) -> ModelBatch:
+    """Records ``start`` to ``stop`` of ``item``."""
+
+    def cut(value: Any) -> Any:
+        return None if value is None else value[start:stop]
+
+    batch = item.batch
+    return ModelBatch(
+        item.model,
+        item.version,
+        PredictionBatch(
+            request_ids=batch.request_ids[start:stop],
+            timestamps_us=cut(batch.timestamps_us),
+            features={name: cut(value) for name, value in batch.features.items()},
+            predictions=cut(batch.predictions),
+            probabilities=cut(batch.probabilities),
+            latency_seconds=cut(batch.latency_seconds),
+            status=cut(batch.status),
+            error_types=cut(batch.error_types),
+            error_messages=cut(batch.error_messages),
+        ),
+    )
 
 
 def runs(items: Sequence[ModelBatch]) -> list[list[ModelBatch]]:

@@ -21,11 +21,13 @@ from rich.table import Table
 from monitor import __version__
 from monitor.alerts_cli import alerts_app, silence_app
 from monitor.errors import ConfigError
+from monitor.learning_cli import learning_app
 from monitor.models_cli import models_app, serve, sidecar
 from monitor.monitor_cli import backfill, monitor
 from monitor.references_cli import references_app
 from monitor.stack_cli import demo, up
 from monitor.tokens_cli import tokens_app
+from monitor.writer_cli import writer
 
 # The settings, the store and the detectors (SQLAlchemy, pydantic, numpy) are imported by
 # the commands that use them, so that `driftline --help` and commands that need none of them
@@ -50,12 +52,14 @@ project_app = typer.Typer(help="The project file (driftline.yaml).", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
 app.add_typer(models_app, name="models")
+app.add_typer(learning_app, name="learning")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(references_app, name="reference")
 app.add_typer(silence_app, name="silence")
 app.add_typer(alerts_app, name="alerts")
 app.command("serve")(serve)
 app.command("sidecar")(sidecar)
+app.command("writer")(writer)
 app.command("monitor")(monitor)
 app.command("backfill")(backfill)
 app.command("demo")(demo)
@@ -243,6 +247,14 @@ def db_prune(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="On partitioned PostgreSQL, delete rows up to the cutoff instead of "
+            "dropping only whole partitions.",
+        ),
+    ] = False,
 ) -> None:
     """Delete prediction records older than a cutoff, and the labels no record joins any more."""
     from monitor.database import open_database
@@ -267,6 +279,7 @@ def db_prune(
                 model_name=model,
                 batch_size=batch_size or settings.retention_batch_size,
                 dry_run=dry_run,
+                exact=exact,
             )
         finally:
             engine.dispose()

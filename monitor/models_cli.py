@@ -48,6 +48,25 @@ def serve(
         str | None,
         typer.Option(help="Push the tap to this sidecar URL instead (default DRIFTLINE_TAP_URL)."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes sharing the ports (default DRIFTLINE_SERVE_WORKERS, else "
+            "the project file's serving.workers, else 1).",
+        ),
+    ] = None,
+    grace_period: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            max=3600,
+            help="Seconds in-flight requests may take to finish on SIGTERM / Ctrl-C "
+            "(default DRIFTLINE_SERVE_GRACE_SECONDS, else serving.grace_period_seconds, "
+            "else 30).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the project's models over the Open Inference Protocol v2 (REST, and gRPC)."""
     from monitor.cli import user_errors
@@ -59,6 +78,8 @@ def serve(
         "port": port,
         "grpc_port": grpc_port,
         "tap_url": tap_to,
+        "serve_workers": workers,
+        "serve_grace_seconds": grace_period,
     }
     if allow_pickle:
         overrides["serve_allow_pickle"] = True

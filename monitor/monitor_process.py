@@ -16,6 +16,7 @@ from monitor.alerting.service import AlertingMetrics, AlertingService, sync_proj
 from monitor.api import create_api_app
 from monitor.dashboard_source import MonitorWindowSource
 from monitor.database import open_database
+from monitor.partitions import PartitionMetrics, run_partition_upkeep
 from monitor.project import Project
 from monitor.retention import RetentionMetrics, run_retention
 from monitor.scheduling.election import Election
@@ -35,6 +36,7 @@ __all__ = ["build_scheduler", "run_monitor"]
 logger = logging.getLogger(__name__)
 
 _RETENTION_EVERY = dt.timedelta(hours=1)
+_PARTITIONS_EVERY = dt.timedelta(hours=1)
 _NOTIFY_EVERY = dt.timedelta(seconds=5)
 _DISPATCH_EVERY = dt.timedelta(seconds=2)
 
@@ -45,8 +47,8 @@ def build_scheduler(
     registry: CollectorRegistry,
     project: Project | None = None,
 ) -> MonitorScheduler:
-    """The scheduler, its runner and its housekeeping jobs (retention; with a project,
-    alert notifications and deliveries), as the settings say."""
+    """The scheduler, its runner and its housekeeping jobs (retention, partitions ahead;
+    with a project, alert notifications and deliveries), as the settings say."""
     metrics = SchedulerMetrics(registry)
     settle = dt.timedelta(seconds=settings.monitor_settle_seconds)
     # Rules live in the store (from the project file or the API): they are evaluated even
@@ -57,12 +59,20 @@ def build_scheduler(
         engine, metrics=metrics, settle=settle, after_result=alerting.after_result
     )
     retention_metrics = RetentionMetrics(registry)
+    partition_metrics = PartitionMetrics(registry)
     periodic = [
         PeriodicJob(
             "retention",
             _RETENTION_EVERY,
             lambda: run_retention(engine, settings, now=utc_now(), metrics=retention_metrics),
-        )
+        ),
+        PeriodicJob(
+            "partitions",
+            _PARTITIONS_EVERY,
+            lambda: run_partition_upkeep(
+                engine, settings, now=utc_now(), metrics=partition_metrics
+            ),
+        ),
     ]
     dispatcher = Dispatcher(
         engine,

@@ -64,8 +64,13 @@ def run_prune(
     model_name: str | None,
     batch_size: int,
     dry_run: bool,
+    exact: bool = False,
 ) -> str:
     """Prune (or with ``dry_run`` only count) records before ``cutoff``; a one-line summary.
+
+    On partitioned PostgreSQL whole partitions are dropped (records of the partition
+    straddling the cutoff stay until it has expired whole), unless ``exact`` asks for rows
+    to be deleted up to the cutoff.
 
     Raises
     ------
@@ -74,14 +79,31 @@ def run_prune(
     """
     scope = f"of model {model_name!r}" if model_name else "of every model"
     when = cutoff.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    whole = not exact
     if dry_run:
-        counts = count_prunable(engine, older_than=cutoff, model_name=model_name)
+        counts = count_prunable(
+            engine, older_than=cutoff, model_name=model_name, whole_partitions=whole
+        )
         return (
             f"dry run: would delete {counts.records} records and {counts.labels} labels "
-            f"{scope} older than {when}"
+            f"{scope} older than {when}{_partitions(counts.partitions)}"
         )
-    result = prune_records(engine, older_than=cutoff, batch_size=batch_size, model_name=model_name)
+    result = prune_records(
+        engine,
+        older_than=cutoff,
+        batch_size=batch_size,
+        model_name=model_name,
+        whole_partitions=whole,
+    )
     return (
         f"deleted {result.records_deleted} records and {result.labels_deleted} labels "
-        f"{scope} older than {when} in {result.batches} batches, {result.seconds:.2f} s"
+        f"{scope} older than {when} in {result.batches} batches"
+        f"{_partitions(result.partitions_dropped)}, {result.seconds:.2f} s"
     )
+
+
+def _partitions(count: int) -> str:
+    """`` (N whole partitions)`` when partitions are (to be) dropped."""
+    if not count:
+        return ""
+    return f" ({count} whole partition{'s' if count != 1 else ''})"

@@ -1,4 +1,8 @@
-"""Starting a collector for a process that records predictions (``serve``, ``sidecar``)."""
+"""Starting a collector for a process that records predictions (``serve``, ``sidecar``).
+
+With the project's ``transport: {type: jetstream}``, the collector publishes its spooled
+batches to the JetStream stream instead of writing them into the store.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,19 @@ def start_recording(
         register_project_models(engine, project)
     spool = Spool(settings.data_dir / "spool" / spool_name, quota_bytes=settings.spool_quota_bytes)
     stack.callback(spool.close)
-    collector = Collector(engine, spool, metrics=CollectorMetrics(registry))
+    publisher = None
+    if project is not None and project.transport.type == "jetstream":
+        # nats-py (and the aiohttp it imports) costs about 0.5 s: only where it is used.
+        from collectors.publisher import JetStreamPublisher, PublisherMetrics
+        from monitor.transport_setup import jetstream_config
+
+        publisher = JetStreamPublisher(
+            jetstream_config(project.transport),
+            metrics=PublisherMetrics(registry),
+            name=f"driftline-{spool_name}",
+        )
+        stack.callback(publisher.close)
+    collector = Collector(engine, spool, metrics=CollectorMetrics(registry), publisher=publisher)
     collector.start()
     stack.callback(collector.stop)
     return Recording(engine, spool, collector)

@@ -1,5 +1,8 @@
 """The periodic retention job: one bounded prune of old raw records per call.
 
+On PostgreSQL, where the records table is partitioned by time, a run drops the partitions
+wholly older than the cutoff instead of deleting rows (:func:`storage.prune_records`).
+
 The scheduler calls :func:`run_retention` on its own cadence; each call deletes at most
 :data:`MAX_BATCHES_PER_RUN` batches, so it never holds the scheduler for long, and the next
 call carries on where it stopped. Metrics go on a registry the caller owns.
@@ -34,6 +37,11 @@ class RetentionMetrics:
             "Prediction records deleted because they were older than the retention period.",
             registry=registry,
         )
+        self.dropped_partitions = Counter(
+            "driftline_retention_dropped_partitions",
+            "Partitions of the records table dropped whole by retention (PostgreSQL).",
+            registry=registry,
+        )
         self.last_run = Gauge(
             "driftline_retention_last_run_timestamp_seconds",
             "When retention last ran to completion or to its batch bound (Unix time).",
@@ -43,6 +51,7 @@ class RetentionMetrics:
     def observe(self, result: PruneResult, now: dt.datetime) -> None:
         """Count what one run deleted and note when it ran."""
         self.deleted_records.inc(result.records_deleted)
+        self.dropped_partitions.inc(result.partitions_dropped)
         self.last_run.set(now.timestamp())
 
 
@@ -95,12 +104,13 @@ def run_retention(
     level = logging.INFO if result.batches or not result.finished else logging.DEBUG
     logger.log(
         level,
-        "retention: deleted %d records and %d labels older than %s in %d batches (%.2f s)%s",
+        "retention: deleted %d records and %d labels older than %s in %d batches (%.2f s)%s%s",
         result.records_deleted,
         result.labels_deleted,
         cutoff.isoformat(timespec="seconds"),
         result.batches,
         result.seconds,
+        f", {result.partitions_dropped} whole partitions" if result.partitions_dropped else "",
         "" if result.finished else "; more remain, the next run continues",
     )
     return result

@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
 from monitor import __version__
+from monitor.online_setup import learning_config, start_learning
 from monitor.project import Project
+from monitor.project.serving_specs import ServingSpec
 from monitor.settings import Settings
 from serving.admin import AdminPolicy
+from serving.composite import CompositeConfig, EnsembleConfig, PipelineConfig, PipelineStep
 from serving.config import BatchingConfig, FeatureInput, ModelConfig
 from serving.server import Server, create_server
 from serving.tap import Tap
 from storage import display_url
+
+if TYPE_CHECKING:
+    from serving.workers import WorkerContext
 
 __all__ = ["build_server", "model_configs", "run_server"]
 
@@ -25,21 +32,23 @@ logger = logging.getLogger(__name__)
 def model_configs(project: Project, project_dir: Path) -> list[ModelConfig]:
     """The serving configuration of every project model that has a ``serving`` block.
 
-    Relative model paths are resolved against the project file's directory.
+    Relative model paths are resolved against the project file's directory. Pipelines and
+    ensembles become composite configurations (the server deploys them after their members).
     """
     configs = []
     for model in project.models:
         spec = model.serving
         if spec is None:
             continue
-        uri = spec.uri
-        if spec.runtime != "python" and not Path(uri).is_absolute():
+        composite = _composite(spec)
+        uri = spec.uri or ""
+        if composite is None and spec.runtime != "python" and not Path(uri).is_absolute():
             uri = str((project_dir / uri).resolve())
         configs.append(
             ModelConfig(
                 name=model.name,
                 version=model.version,
-                runtime=spec.runtime,
+                runtime=composite.kind if composite is not None else str(spec.runtime),
                 uri=uri,
                 features=tuple(
                     FeatureInput(f.name, "numeric" if f.kind == "numeric" else f.kind)  # type: ignore[arg-type]
@@ -55,9 +64,23 @@ def model_configs(project: Project, project_dir: Path) -> list[ModelConfig]:
                 preprocess=spec.preprocess,
                 postprocess=spec.postprocess,
                 options=dict(spec.options),
+                composite=composite,
+                learning=learning_config(model, project_dir),
             )
         )
     return configs
+
+
+def _composite(spec: ServingSpec) -> CompositeConfig | None:
+    if spec.pipeline is not None:
+        return PipelineConfig(
+            steps=tuple(PipelineStep(step.model, step.inputs) for step in spec.pipeline.steps),
+            outputs=spec.pipeline.outputs,
+        )
+    if spec.ensemble is not None:
+        ensemble = spec.ensemble
+        return EnsembleConfig(ensemble.members, ensemble.combine, ensemble.outputs)
+    return None
 
 
 def build_server(
@@ -66,8 +89,11 @@ def build_server(
     *,
     tap: Tap | None = None,
     registry: CollectorRegistry | None = None,
+    grace_seconds: float = 30.0,
+    worker: WorkerContext | None = None,
 ) -> Server:
-    """The server for ``configs`` with the settings' admin policy, body limit and gRPC port."""
+    """The server for ``configs`` with the settings' admin policy, body limit and gRPC port;
+    as one of several worker processes when ``worker`` is given."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     return create_server(
         configs,
@@ -78,6 +104,9 @@ def build_server(
         version=__version__,
         grpc_port=settings.grpc_port,
         grpc_host=settings.host,
+        grpc_reuse_port=worker is not None,
+        shutdown_grace_seconds=worker.grace_seconds if worker is not None else grace_seconds,
+        deployer=worker.deployer if worker is not None else None,
     )
 
 
@@ -93,8 +122,23 @@ def run_server(
     Otherwise, with ``record``, every batch is tapped into the store through a collector in
     this process, with its own spool under ``<data dir>/spool/serve-<port>``; the project's
     models are registered first.
+
+    With more than one worker (``DRIFTLINE_SERVE_WORKERS``, the project file's
+    ``serving.workers``), a supervisor runs that many worker processes on the same ports
+    (:mod:`monitor.serving_workers`).
     """
     import uvicorn
+
+    from monitor.serving_workers import process_options
+
+    workers, grace_seconds = process_options(settings, project)
+    if workers > 1:
+        from monitor.serving_workers import run_workers
+
+        run_workers(
+            settings, configs, project, record=record, workers=workers, grace_seconds=grace_seconds
+        )
+        return
 
     registry = CollectorRegistry(auto_describe=True)
     with ExitStack() as stack:
@@ -103,18 +147,27 @@ def run_server(
             tap = _push_tap(settings, settings.tap_url, registry, stack)
         elif record:
             tap = _recording_tap(settings, project, registry, stack)
-        server = build_server(settings, configs, tap=tap, registry=registry)
+        configs, wrap_learning = start_learning(settings, project, configs, stack)
+        server = build_server(
+            settings, configs, tap=tap, registry=registry, grace_seconds=grace_seconds
+        )
+        app = server.app if wrap_learning is None else wrap_learning(server, _admin(settings))
         names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (use the API)"
         logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
         uvicorn.run(
-            server.app,
+            app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             access_log=False,
             lifespan="on",
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=max(1, round(grace_seconds)),
         )
+
+
+def _admin(settings: Settings) -> AdminPolicy:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return AdminPolicy(token=token, allow_pickle=settings.serve_allow_pickle)
 
 
 def _push_tap(settings: Settings, url: str, registry: CollectorRegistry, stack: ExitStack) -> Tap:

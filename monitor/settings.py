@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     """Let callers of the model repository API deploy pickled (joblib) model files, which
     runs code from the file. Models declared in the project file opt in per model."""
 
+    serve_workers: int | None = Field(default=None, ge=1, le=64)
+    """Worker processes of ``driftline serve`` (1-64), sharing its ports; unset: the project
+    file's ``serving.workers``, else 1."""
+
+    serve_grace_seconds: float | None = Field(default=None, gt=0, le=3600)
+    """How long ``driftline serve`` lets in-flight requests finish on SIGTERM before it stops
+    them; unset: the project file's ``serving.grace_period_seconds``, else 30."""
+
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest request body the HTTP services accept (413 above)."""
 
@@ -107,6 +115,14 @@ class Settings(BaseSettings):
 
     retention_batch_size: int = Field(default=10_000, ge=100)
     """Rows deleted per transaction when old records are pruned."""
+
+    partition_interval: Literal["day", "week", "month"] = "day"
+    """Width (UTC) of the partitions of the records table the monitor creates ahead on
+    PostgreSQL; partitions created on demand for late records are one day."""
+
+    partition_ahead_days: int = Field(default=7, ge=1, le=366)
+    """Days ahead of now the monitor keeps partitions of the records table created
+    (PostgreSQL)."""
 
     api_auth: bool = True
     """Whether the monitor's REST API and dashboard require a bearer token (``driftline
@@ -143,6 +159,8 @@ class Settings(BaseSettings):
         "tap_token",
         "retention_days",
         "grpc_port",
+        "serve_workers",
+        "serve_grace_seconds",
         mode="before",
     )
     @classmethod
@@ -158,7 +176,7 @@ class Settings(BaseSettings):
         """Resolve relative paths against the current working directory."""
         return None if value is None else value.expanduser().resolve()
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "partition_interval", mode="before")
     @classmethod
     def _normalise_case(cls, value: object, info: ValidationInfo) -> object:
         """Accept ``debug`` for ``DEBUG`` and ``JSON`` for ``json``."""
@@ -207,12 +225,16 @@ _EXPECTED: dict[str, str] = {
     "grpc_port": "an integer between 1 and 65535, or empty for no gRPC",
     "admin_token": "a token string",
     "serve_allow_pickle": "a boolean (true/false, 1/0, yes/no, on/off)",
+    "serve_workers": "an integer between 1 and 64, or empty for the project file's value",
+    "serve_grace_seconds": "a number of seconds above 0 and at most 3600, or empty",
     "max_body_bytes": "an integer of at least 1024",
     "spool_quota_bytes": "an integer of at least 1048576 (1 MiB)",
     "tap_url": "a URL such as http://127.0.0.1:8001",
     "tap_token": "a token string",
     "retention_days": "a whole number of days of at least 1, or empty to keep records forever",
     "retention_batch_size": "an integer of at least 100",
+    "partition_interval": "one of day, week, month",
+    "partition_ahead_days": "a whole number of days between 1 and 366",
     "api_auth": "a boolean (true/false, 1/0, yes/no, on/off)",
     "monitor_settle_seconds": "a number of seconds of at least 0",
     "monitor_workers": "an integer between 1 and 64",

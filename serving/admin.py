@@ -3,7 +3,8 @@
 ``POST /v2/repository/models/{name}/load`` takes ``{"parameters": {...}}`` with any of
 ``runtime``, ``uri``, ``version``, ``allow_pickle`` and batching fields; Triton's clients send
 the same keys as a JSON string in ``parameters.config``. Keys not given keep the values of the
-model's declared (or last deployed) configuration, so an empty body reloads it.
+model's declared (or last deployed) configuration, so an empty body reloads it (a
+composite too: it is planned again against its members' current versions).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def load_config(
             **{key: parameters[key] for key in _STRINGS if key in parameters},
             allow_pickle=bool(allow_pickle),
             batching=dataclasses.replace(base.batching, **batching),
+            composite=None if {"runtime", "uri"} & set(parameters) else base.composite,
             features=_features(parameters["features"])
             if "features" in parameters
             else base.features,

@@ -27,6 +27,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from serving.admin import AdminAccessError, AdminPolicy, load_config, read_parameters
+from serving.deployer import Deployer
 from serving.errors import (
     DeadlineExceededError,
     InvalidRequestError,
@@ -86,6 +87,7 @@ class ServingApp:
         version: str,
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        deployer: Deployer | None = None,
     ) -> None:
         self._repository = repository
         self._service = service
@@ -94,6 +96,8 @@ class ServingApp:
         self._max_body = max_body_bytes
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        # Carries out load / unload: the repository, or every worker's (serving.workers).
+        self._deployer: Deployer = deployer if deployer is not None else repository
         self._started = False
         self._metadata = encode_json(
             {
@@ -232,11 +236,11 @@ class ServingApp:
             body = await self._body(scope, receive)
             name = parts[1]
             if parts[2] == "unload":
-                await self._repository.undeploy(name, _unload_version(body))
+                await self._deployer.undeploy(name, _unload_version(body))
                 return 200, b"", _JSON[1]
             base = self._repository.known(name)
             config = load_config(name, body, base, policy=self._admin)
-            await self._repository.deploy(config)
+            await self._deployer.deploy(config)
             return 200, b"", _JSON[1]
         raise _HTTPError(404, f"no route {scope['path']}")
 

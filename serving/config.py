@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from serving.composite.config import CompositeConfig
 from serving.errors import InvalidRequestError
+from serving.online.config import OnlineConfig
 
 __all__ = ["BatchingConfig", "FeatureInput", "ModelConfig"]
 
@@ -78,6 +80,11 @@ class ModelConfig:
         batch before the model, ``postprocess(features, outputs) -> outputs`` after it.
     options
         Runtime-specific options (e.g. ``intra_op_num_threads`` for ONNX).
+    learning
+        Set when the model learns online from its delayed labels (:mod:`serving.online`).
+    composite
+        A pipeline or an ensemble of other deployed models, served under ``name`` instead
+        of a runtime (``runtime`` then names its kind and ``uri`` is unused).
     """
 
     name: str
@@ -90,6 +97,8 @@ class ModelConfig:
     preprocess: str | None = None
     postprocess: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    learning: OnlineConfig | None = None
+    composite: CompositeConfig | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 QueueDepths = Callable[[], Iterable[tuple[str, str, int]]]
 """Returns ``(model, version, waiting requests)`` for every deployed model version."""
+VersionStates = Callable[[], Iterable[tuple[str, str, str]]]
+"""Returns ``(model, version, state)`` for every loaded model version."""
 
 
 class ServingMetrics:
@@ -75,6 +77,11 @@ class ServingMetrics:
         """Report the queue depth of every model, read at scrape time."""
         self.registry.register(_QueueDepthCollector(queue_depths))
 
+    def track_versions(self, version_states: VersionStates) -> None:
+        """Report which versions of every model are loaded, and how each is used, read at
+        scrape time (``default``, ``addressable``, ``draining`` during a swap)."""
+        self.registry.register(_VersionCollector(version_states))
+
 
 class _QueueDepthCollector(Collector):
     def __init__(self, queue_depths: QueueDepths) -> None:
@@ -88,4 +95,21 @@ class _QueueDepthCollector(Collector):
         )
         for model, version, depth in self._queue_depths():
             family.add_metric((model, version), depth)
+        yield family
+
+
+class _VersionCollector(Collector):
+    def __init__(self, version_states: VersionStates) -> None:
+        self._version_states = version_states
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "driftline_serving_model_version_info",
+            "Loaded model versions (1 each), by state: default (answers requests that name "
+            "no version), addressable (only by its version), draining (replaced, finishing "
+            "its queued requests).",
+            labels=("model", "version", "state"),
+        )
+        for model, version, state in self._version_states():
+            family.add_metric((model, version, state), 1)
         yield family

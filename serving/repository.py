@@ -4,22 +4,32 @@ Deploying a version loads its runtime off the event loop while the current versi
 serving; only when the new one is ready does it become the default, and the versions it
 replaces are drained (their queued and running requests finish) before they are closed. A
 failed load leaves what was serving untouched and records the reason in the index.
+
+While a new version loads, the model stays ``READY`` on the version it serves. Composites
+(:mod:`serving.composite`) deploy the same way once their members are deployed; a member's
+new version that no longer fits a composite using it is refused, and so is unloading a
+member a composite still uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from serving.batcher import BatchDone, Batcher
+from serving.batcher import BatchDone, Batcher, Outputs, Pending
+from serving.composite.config import CompositeError
+from serving.composite.graph import check_members
+from serving.composite.plan import plan
+from serving.composite.runner import Members, Refused, build_composite
 from serving.config import ModelConfig
 from serving.errors import ModelNotFoundError, ModelNotReadyError
 from serving.model import LoadedModel
 from serving.runtimes.base import Runtime
 
-__all__ = ["Deployment", "ModelRepository"]
+__all__ = ["Deployment", "ModelRepository", "RequestQueue"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +38,26 @@ BatchHook = Callable[[LoadedModel], BatchDone]
 """Makes the function a model's batcher calls after each batch (metrics, tap)."""
 
 
+class RequestQueue(Protocol):
+    """Where a deployment's requests go: a model's :class:`~serving.batcher.Batcher`, or a
+    composite's :class:`~serving.composite.runner.CompositeRunner`."""
+
+    @property
+    def depth(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    async def submit(self, pending: Pending) -> Outputs: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Deployment:
     """One model version that answers requests."""
 
     model: LoadedModel
-    batcher: Batcher
+    batcher: RequestQueue
 
     @property
     def name(self) -> str:
@@ -47,9 +71,17 @@ class Deployment:
 class ModelRepository:
     """Every deployed model version, and the default version of each model."""
 
-    def __init__(self, *, load_runtime: RuntimeLoader, batch_hook: BatchHook) -> None:
+    def __init__(
+        self,
+        *,
+        load_runtime: RuntimeLoader,
+        batch_hook: BatchHook,
+        refused: Refused | None = None,
+    ) -> None:
         self._load_runtime = load_runtime
         self._batch_hook = batch_hook
+        self._members = Members(self.resolve, refused)
+        self._draining: list[Deployment] = []
         self._versions: dict[str, dict[str, Deployment]] = {}
         self._default: dict[str, str] = {}
         self._known: dict[str, ModelConfig] = {}
@@ -73,11 +105,12 @@ class ModelRepository:
         """
         async with self._lock:
             self._known[config.name] = config
-            self._state[config.name] = ("LOADING", f"loading version {config.version}")
+            serving = config.name in self._default
+            loading = f"loading version {config.version}"
+            self._state[config.name] = ("READY", loading) if serving else ("LOADING", loading)
             try:
-                deployment = await asyncio.to_thread(self._build, config)
+                deployment = await self._load(config)
             except Exception as error:
-                serving = config.name in self._default
                 self._state[config.name] = ("READY" if serving else "UNAVAILABLE", str(error))
                 raise
             deployment.batcher.start()
@@ -90,7 +123,7 @@ class ModelRepository:
             versions[config.version] = deployment
             self._default[config.name] = config.version
             self._state[config.name] = ("READY", "")
-        await _retire(retired)
+        await self._retire(retired)
         logger.info("deployed model %s version %s", config.name, config.version)
         return deployment
 
@@ -101,6 +134,8 @@ class ModelRepository:
             if not versions or (version is not None and version not in versions):
                 what = f"version {version!r} of model {name!r}" if version else f"model {name!r}"
                 raise ModelNotFoundError(f"{what} is not deployed")
+            if version is None or len(versions) == 1:
+                self._check_unused(name)
             retired = [versions.pop(version)] if version else list(versions.values())
             if version is None:
                 versions.clear()
@@ -110,7 +145,7 @@ class ModelRepository:
                 del self._versions[name]
                 self._default.pop(name, None)
                 self._state[name] = ("UNAVAILABLE", "unloaded")
-        await _retire(retired)
+        await self._retire(retired)
 
     def resolve(self, name: str, version: str | None = None) -> Deployment:
         """The deployment answering ``name`` (and ``version``, else the default)."""
@@ -148,15 +183,101 @@ class ModelRepository:
         return rows
 
     def queue_depths(self) -> Iterator[tuple[str, str, int]]:
-        """``(model, version, waiting requests)`` for the metrics collector."""
-        for deployment in list(self.deployments()):
-            yield deployment.name, deployment.version, deployment.batcher.depth
+        """``(model, version, waiting requests)`` for the metrics collector, versions that
+        are draining after a swap included."""
+        depths: dict[tuple[str, str], int] = {}
+        for deployment in [*self.deployments(), *self._draining]:
+            key = (deployment.name, deployment.version)
+            depths[key] = depths.get(key, 0) + deployment.batcher.depth
+        for (name, version), depth in depths.items():
+            yield name, version, depth
+
+    def version_states(self) -> Iterator[tuple[str, str, str]]:
+        """``(model, version, state)`` of every loaded version: ``default`` (answers requests
+        that name no version), ``addressable`` (only by its version) or ``draining``
+        (replaced, finishing its queued requests)."""
+        states: dict[tuple[str, str, str], None] = {}
+        for name, versions in list(self._versions.items()):
+            for version in versions:
+                state = "default" if self._default.get(name) == version else "addressable"
+                states[(name, version, state)] = None
+        for deployment in list(self._draining):
+            states[(deployment.name, deployment.version, "draining")] = None
+        yield from states
 
     async def close(self) -> None:
         """Drain and unload everything."""
-        await _retire(list(self.deployments()))
+        await self._retire(list(self.deployments()))
         self._versions.clear()
         self._default.clear()
+
+    async def _load(self, config: ModelConfig) -> Deployment:
+        """Load a model version (or plan a composite), checked against the composites that
+        use the model."""
+        if config.composite is None:
+            deployment = await asyncio.to_thread(self._build, config)
+        else:
+            check_members(config, self._members_of)
+            model, runner = build_composite(config, self._lookup, self._members, self._batch_hook)
+            deployment = Deployment(model=model, batcher=runner)
+        try:
+            self._check_users(deployment)
+        except CompositeError:
+            await deployment.batcher.close()
+            deployment.model.close()
+            raise
+        return deployment
+
+    def _lookup(self, name: str) -> LoadedModel | None:
+        versions = self._versions.get(name)
+        return versions[self._default[name]].model if versions else None
+
+    def _members_of(self, name: str) -> Sequence[str]:
+        model = self._lookup(name)
+        composite = model.config.composite if model is not None else None
+        return composite.members if composite is not None else ()
+
+    def _users(self, name: str) -> list[Deployment]:
+        """The deployed composites (any version) that call ``name``."""
+        return [
+            deployment
+            for deployment in self.deployments()
+            if deployment.name != name
+            and deployment.model.config.composite is not None
+            and name in deployment.model.config.composite.members
+        ]
+
+    def _check_users(self, deployment: Deployment) -> None:
+        """Refuse a version that no longer fits a composite using its model."""
+
+        def lookup(member: str) -> LoadedModel | None:
+            return deployment.model if member == deployment.name else self._lookup(member)
+
+        for user in self._users(deployment.name):
+            try:
+                plan(user.model.config, lookup)
+            except CompositeError as error:
+                raise CompositeError(
+                    f"version {deployment.version!r} of {deployment.name!r} does not fit "
+                    f"{user.name!r}, which uses it: {error}"
+                ) from None
+
+    def _check_unused(self, name: str) -> None:
+        users = sorted({user.name for user in self._users(name)})
+        if users:
+            raise CompositeError(
+                f"model {name!r} is a member of {', '.join(map(repr, users))}; unload "
+                f"{'that' if len(users) == 1 else 'those'} first"
+            )
+
+    async def _retire(self, deployments: list[Deployment]) -> None:
+        """Drain and close replaced versions, reporting them as draining meanwhile."""
+        self._draining.extend(deployments)
+        try:
+            await _retire(deployments)
+        finally:
+            for deployment in deployments:
+                self._draining.remove(deployment)
 
     def _build(self, config: ModelConfig) -> Deployment:
         model = LoadedModel(config, self._load_runtime(config))

@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry
 
 from serving.admin import AdminPolicy
 from serving.app import ServingApp
+from serving.composite.graph import deploy_order
 from serving.config import ModelConfig
+from serving.deployer import Deployer
 from serving.inference import InferenceService
 from serving.metrics import ServingMetrics
 from serving.observer import Observer
@@ -44,7 +46,10 @@ class Server:
 
 def load_configured_runtime(config: ModelConfig) -> Runtime:
     """Load the runtime a configuration names (the default loader)."""
+    if config.learning is not None:  # a model that learns online serves its snapshots
+        from serving.online.runtime import load_online
 
+        return load_online(config)
     return load_runtime(
         config.runtime,
         config.uri,
@@ -65,13 +70,17 @@ def create_server(
     version: str = "0",
     grpc_port: int | None = None,
     grpc_host: str = "127.0.0.1",
+    grpc_reuse_port: bool = False,
+    shutdown_grace_seconds: float = 30.0,
+    deployer: Deployer | None = None,
 ) -> Server:
     """Assemble a server that deploys ``models`` when it starts.
 
     Parameters
     ----------
     models
-        Models deployed at startup; a model that fails to load fails the startup.
+        Models deployed at startup (composites after their members); a model that fails
+        to load fails the startup.
     tap
         Where finished batches go (default: nowhere).
     admin
@@ -87,12 +96,23 @@ def create_server(
     grpc_port, grpc_host
         Also serve the protocol over gRPC there, from the same models, batchers and tap
         (started and stopped with the app); None: REST only, and ``grpc`` is not imported.
+    grpc_reuse_port
+        Share the gRPC port with other processes (``SO_REUSEPORT``), as worker processes do;
+        otherwise a taken port fails the startup.
+    shutdown_grace_seconds
+        On shutdown, how long gRPC calls in flight may take to finish.
+    deployer
+        Carries out the repository API's load and unload (default: this server's
+        repository; :mod:`serving.workers` passes one that reaches every worker).
     """
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     metrics = ServingMetrics(registry)
     observer = Observer(metrics, tap if tap is not None else NullTap())
-    repository = ModelRepository(load_runtime=load_runtime, batch_hook=observer.batch_hook)
+    repository = ModelRepository(
+        load_runtime=load_runtime, batch_hook=observer.batch_hook, refused=observer.refused
+    )
     metrics.track_queues(repository.queue_depths)
+    metrics.track_versions(repository.version_states)
     for config in models:
         repository.declare(config)
 
@@ -107,6 +127,7 @@ def create_server(
         version=version,
         on_startup=lifecycle.start,
         on_shutdown=lifecycle.stop,
+        deployer=deployer,
     )
     if grpc_port is not None:
         from serving.grpc.server import GrpcServer
@@ -116,7 +137,12 @@ def create_server(
             repository=repository, service=service, ready=app.ready, version=version
         )
         lifecycle.grpc = GrpcServer(
-            servicer, host=grpc_host, port=grpc_port, max_message_bytes=max_body_bytes
+            servicer,
+            host=grpc_host,
+            port=grpc_port,
+            max_message_bytes=max_body_bytes,
+            grace_seconds=shutdown_grace_seconds,
+            reuse_port=grpc_reuse_port,
         )
     return Server(app=app, repository=repository, registry=registry, grpc=lifecycle.grpc)
 
@@ -134,7 +160,7 @@ class _Lifecycle:
         if self.grpc is not None:
             self.grpc.bind()  # a taken port fails before the models load
         try:
-            for config in self.models:
+            for config in deploy_order(self.models):
                 await self.repository.deploy(config)
         except BaseException:
             await self.stop()

@@ -1,7 +1,11 @@
 """The bulk insert path for prediction records, idempotent on (model, request id).
 
-PostgreSQL: binary ``COPY`` into a temporary staging table, then one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (COPY itself cannot skip duplicates).
+PostgreSQL: the partitions the batch's times need are made sure of first
+(:func:`storage.partitions.ensure_covered`, free when they exist), then a binary ``COPY``
+into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``
+(COPY itself cannot skip duplicates). The table is partitioned by time there, so the
+conflict key is (model, request id, timestamp): a replayed record, which carries the time
+it was first accepted with, is still skipped (see ``docs/architecture.md``).
 SQLite: one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` in one transaction.
 """
 
@@ -13,11 +17,14 @@ from typing import Any
 
 import numpy as np
 import orjson
+import psycopg
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from storage.batch import PackedBatch, PredictionBatch, pack_batch
 from storage.categories import encode_categories
 from storage.engine import write_transaction
+from storage.partitions import ensure_covered, forget_partitions, is_missing_partition
 from storage.repositories.models import ModelHandle
 
 __all__ = ["InsertResult", "insert_predictions"]
@@ -67,7 +74,9 @@ def insert_predictions(
     """Validate, encode and store ``batch`` in one transaction.
 
     Records whose (model, request id) is already stored, or repeated within the batch
-    (the first wins), are skipped, so a replayed batch stores nothing twice.
+    (the first wins), are skipped, so a replayed batch stores nothing twice. On PostgreSQL
+    the key also holds the timestamp (the table is partitioned by it): a record sent again
+    with another timestamp is stored again.
 
     Raises
     ------
@@ -76,15 +85,35 @@ def insert_predictions(
     """
     packed = pack_batch(model, batch)
     sample_keys = (rng or np.random.default_rng()).random(len(packed.request_ids))
+    try:
+        inserted = _insert(engine, model, packed, sample_keys, fresh_catalog=False)
+    except (IntegrityError, psycopg.IntegrityError) as error:
+        # Another process dropped a partition this connection had cached as existing.
+        if not is_missing_partition(error):
+            raise
+        inserted = _insert(engine, model, packed, sample_keys, fresh_catalog=True)
+    return InsertResult(received=len(packed.request_ids), inserted=inserted)
+
+
+def _insert(
+    engine: Engine,
+    model: ModelHandle,
+    packed: PackedBatch,
+    sample_keys: np.ndarray[Any, Any],
+    *,
+    fresh_catalog: bool,
+) -> int:
     with write_transaction(engine) as connection:
-        _encode(connection, model, packed)
         postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            if fresh_catalog:
+                forget_partitions(connection)
+            ensure_covered(connection, packed.timestamps_us)
+        _encode(connection, model, packed)
         rows = _rows(model, packed, sample_keys, text_as_json=not postgres)
         if postgres:
-            inserted = _copy_postgres(connection, rows)
-        else:
-            inserted = _executemany_sqlite(connection, rows)
-    return InsertResult(received=len(packed.request_ids), inserted=inserted)
+            return _copy_postgres(connection, rows)
+        return _executemany_sqlite(connection, rows)
 
 
 def _encode(connection: Connection, model: ModelHandle, packed: PackedBatch) -> None:
@@ -163,10 +192,15 @@ def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> int:
             copy.set_types(list(_PG_TYPES))
             for row in rows:
                 copy.write_row(row)
+        # The first record of each request id in the batch (DISTINCT ON), in batch order.
+        # No conflict target: the one unique key besides the primary key (fresh ids never
+        # clash) is (model_id, request_id) unpartitioned and (model_id, request_id,
+        # timestamp_us) partitioned, so the same statement serves both layouts.
         cursor.execute(
             f"INSERT INTO prediction_records ({columns}) "
-            f"SELECT {columns} FROM _driftline_stage_records ORDER BY id "
-            "ON CONFLICT (model_id, request_id) DO NOTHING"
+            f"SELECT {columns} FROM (SELECT DISTINCT ON (request_id) * "
+            "FROM _driftline_stage_records ORDER BY request_id, id) AS firsts ORDER BY id "
+            "ON CONFLICT DO NOTHING"
         )
         inserted = cursor.rowcount
     return int(inserted)

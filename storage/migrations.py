@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -24,9 +25,12 @@ from alembic import command
 from storage.engine import display_url, write_transaction
 from storage.errors import DatabaseConnectionError, MigrationError
 from storage.models import Base
+from storage.models.base import applies_to
+from storage.partitions import forget_partitions, list_partitions
 
 __all__ = [
     "check",
+    "comparison_options",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -112,6 +116,7 @@ def _run(engine: Engine, direction: str, revision: str) -> None:
             msg = f"cannot {direction} to {revision!r}: the database refused a step: {reason}"
             raise MigrationError(msg) from None
         after = MigrationContext.configure(connection).get_current_revision()
+        forget_partitions(connection)  # the layout may have changed under the cache
     if after != before:
         logger.info(
             "migrated %s from revision %s to %s",
@@ -152,6 +157,27 @@ def _describe(diff: object) -> str:
     return str(diff)
 
 
+def comparison_options(connection: Connection) -> dict[str, Any]:
+    """The ``include_name`` / ``include_object`` hooks of every models-vs-database comparison.
+
+    They leave out the partitions of ``prediction_records`` (tables of the database the
+    models do not declare, made at run time by :mod:`storage.partitions`), and the
+    constraints and indexes the models declare for the other back end only.
+    """
+    partitions = {p.name for p in list_partitions(connection)}
+    dialect = connection.dialect.name
+
+    def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+        return not (type_ == "table" and name in partitions)
+
+    def include_object(
+        item: object, _name: str | None, _type: str, reflected: bool, _other: object
+    ) -> bool:
+        return reflected or applies_to(item, dialect)
+
+    return {"include_name": include_name, "include_object": include_object}
+
+
 def schema_differences(engine: Engine) -> list[object]:
     """Differences between the ORM models and the database (empty when they agree).
 
@@ -161,6 +187,10 @@ def schema_differences(engine: Engine) -> list[object]:
     with _connected(engine) as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "compare_server_default": True},
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                **comparison_options(connection),
+            },
         )
         return list(compare_metadata(context, Base.metadata))

@@ -18,6 +18,15 @@ batches in id order; ``received_at`` has no index, so that pass reads the whole 
 once, probing the records' ``(model_id, request_id)`` unique index only for labels older
 than the cutoff. Monitor results, alerts, reference datasets, models and the category
 dictionary are never touched.
+
+On PostgreSQL, where the records table is partitioned by time (:mod:`storage.partitions`),
+a prune of every model drops whole partitions instead: each partition whose upper bound is
+at or before the cutoff goes in one ``DROP TABLE`` (one batch), and rows of the partition
+straddling the cutoff stay until it has expired whole, so a record lives up to one
+partition interval past the cutoff. Deleting those rows one by one would delete every row
+one by one, since each passes through the straddling partition before its partition
+expires. A prune of one model (``model_name``) still deletes rows in batches: a partition
+holds every model's records.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from sqlalchemy.orm import QueryableAttribute, aliased
 from storage.engine import write_transaction
 from storage.errors import NotFoundError
 from storage.models import GroundTruthLabel, Model, PredictionRecord
+from storage.partitions import drop_expired, expired_partitions, is_partitioned
 
 __all__ = ["PruneCounts", "PruneResult", "count_prunable", "prune_records"]
 
@@ -56,6 +66,8 @@ class PruneResult:
     finished: bool
     #: Wall time of the call.
     seconds: float
+    #: Whole partitions dropped (PostgreSQL; their records are in ``records_deleted``).
+    partitions_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,8 @@ class PruneCounts:
 
     records: int
     labels: int
+    #: Partitions that would be dropped whole (PostgreSQL, every model).
+    partitions: int = 0
 
 
 def prune_records(
@@ -73,13 +87,15 @@ def prune_records(
     batch_size: int = 10_000,
     max_batches: int | None = None,
     model_name: str | None = None,
+    whole_partitions: bool = True,
 ) -> PruneResult:
     """Delete prediction records with an event time before ``older_than``, then stale labels.
 
     Records are deleted model by model, oldest first, at most ``batch_size`` per
-    transaction. Then labels last written before ``older_than`` that no record joins any
-    more are deleted, in batches of the same size. A record at exactly ``older_than`` is
-    kept.
+    transaction; on partitioned PostgreSQL, without ``model_name``, whole partitions wholly
+    before ``older_than`` are dropped instead, one per batch. Then labels last written
+    before ``older_than`` that no record joins any more are deleted, in batches of the same
+    size. A record at exactly ``older_than`` is kept.
 
     Parameters
     ----------
@@ -94,6 +110,9 @@ def prune_records(
         bound. A later call carries on where this one stopped.
     model_name
         Prune only this model's records and labels; None for every model.
+    whole_partitions
+        Where the records table is partitioned, drop whole partitions (without
+        ``model_name``); False deletes rows in batches there too, to the exact cutoff.
 
     Returns
     -------
@@ -114,8 +133,13 @@ def prune_records(
         _check_positive("max_batches", max_batches)
     with engine.connect() as connection:
         model_ids = _model_ids(connection, model_name)
+        whole = whole_partitions and model_name is None and is_partitioned(connection)
     budget = _Budget(max_batches)
-    records = sum(_record_batches(engine, m, cutoff_us, batch_size, budget) for m in model_ids)
+    dropped = 0
+    if whole:
+        records, dropped = _drop_partitions(engine, cutoff_us, budget)
+    else:
+        records = sum(_record_batches(engine, m, cutoff_us, batch_size, budget) for m in model_ids)
     labels = 0
     if not budget.exhausted:
         only = model_ids[0] if model_name is not None else None
@@ -126,16 +150,23 @@ def prune_records(
         batches=budget.used,
         finished=not budget.exhausted,
         seconds=time.perf_counter() - started,
+        partitions_dropped=dropped,
     )
 
 
 def count_prunable(
-    engine: Engine, *, older_than: dt.datetime, model_name: str | None = None
+    engine: Engine,
+    *,
+    older_than: dt.datetime,
+    model_name: str | None = None,
+    whole_partitions: bool = True,
 ) -> PruneCounts:
     """Count what :func:`prune_records` would delete with the same arguments, deleting nothing.
 
     Labels are counted as the records' deletion would leave them: last written before
-    ``older_than`` and joined by no record at or after it.
+    ``older_than`` and joined by no record that stays. On partitioned PostgreSQL without
+    ``model_name`` (and unless ``whole_partitions`` is False), records are counted in the
+    partitions that would be dropped.
 
     Raises
     ------
@@ -148,6 +179,11 @@ def count_prunable(
     record, label = PredictionRecord, GroundTruthLabel
     with engine.connect() as connection:
         model_ids = _model_ids(connection, model_name)
+        expired = None
+        if whole_partitions and model_name is None and is_partitioned(connection):
+            expired = expired_partitions(connection, cutoff_us)
+            # Partitions do not overlap: every record that stays is at or after this.
+            cutoff_us = max((p.upper_us for p in expired), default=_INT64_MIN)
         record_count = sum(
             connection.execute(
                 sa.select(sa.func.count())
@@ -169,7 +205,8 @@ def count_prunable(
         if model_name is not None:
             query = query.where(label.model_id == model_ids[0])
         label_count = connection.execute(query).scalar_one()
-    return PruneCounts(records=int(record_count), labels=int(label_count))
+    partitions = 0 if expired is None else len(expired)
+    return PruneCounts(records=int(record_count), labels=int(label_count), partitions=partitions)
 
 
 class _Budget:
@@ -185,6 +222,16 @@ class _Budget:
         if self.limit is not None and self.used >= self.limit:
             self.exhausted = True
         return not self.exhausted
+
+
+def _drop_partitions(engine: Engine, cutoff_us: int, budget: _Budget) -> tuple[int, int]:
+    """Drop the partitions wholly before ``cutoff_us``, one per batch: (records, partitions)."""
+    allowed = None if budget.limit is None else max(budget.limit - budget.used, 0)
+    dropped, finished = drop_expired(engine, cutoff_us, max_partitions=allowed)
+    budget.used += len(dropped)
+    if not finished:
+        budget.exhausted = True
+    return sum(d.records for d in dropped), len(dropped)
 
 
 def _record_batches(
@@ -204,7 +251,12 @@ def _record_batches(
             .order_by(candidate.timestamp_us)
             .limit(size)
         )
-        statement = sa.delete(PredictionRecord).where(_pick(connection, PredictionRecord.id, ids))
+        statement = sa.delete(PredictionRecord).where(
+            _pick(connection, PredictionRecord.id, ids),
+            # Redundant with the ids, but lets PostgreSQL skip partitions outside the range.
+            PredictionRecord.timestamp_us >= low,
+            PredictionRecord.timestamp_us < cutoff_us,
+        )
         return (
             connection.execute(statement.returning(PredictionRecord.timestamp_us)).scalars().all()
         )

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
 
-__all__ = ["VersionQuery", "fetch_version_rows"]
+__all__ = ["VersionQuery", "fetch_version_rows", "postgres_select"]
 
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_HEADER = len(_PG_SIGNATURE) + 8
@@ -124,10 +124,17 @@ def _fetch_sqlite(connection: Connection, query: VersionQuery) -> dict[str, NDAr
     return out
 
 
+def postgres_select(query: VersionQuery) -> tuple[str, list[str]]:
+    """The ``SELECT`` PostgreSQL's fetch streams out, and the names of its columns.
+
+    Its bounds are literals, so the planner prunes the time partitions outside the window
+    (``EXPLAIN`` it to see which partitions a window reads).
+    """
+    return _select(query, nan_float="'NaN'::float8", nan_blob=lambda b: f"'\\x{b.hex()}'::bytea")
+
+
 def _fetch_postgres(connection: Connection, query: VersionQuery) -> dict[str, NDArray[Any]]:
-    sql, names = _select(
-        query, nan_float="'NaN'::float8", nan_blob=lambda b: f"'\\x{b.hex()}'::bytea"
-    )
+    sql, names = postgres_select(query)
     raw = connection.connection.driver_connection
     if not isinstance(raw, psycopg.Connection):  # pragma: no cover - dispatched on dialect
         raise TypeError("expected a psycopg connection")

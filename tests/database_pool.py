@@ -10,6 +10,9 @@ newest revision holding no rows, so:
   it is indistinguishable from a freshly migrated one. If a test changed the schema itself
   (any table, column, index, constraint, type, function, trigger or the revision differs
   from right after the migration), the database is dropped and a new one migrated instead.
+  Partitions of the records table are not schema in that sense: inserts create them on
+  demand, so they are left out of the comparison, and those created since the migration
+  are dropped when the database is emptied.
 
 :class:`MigratedState` does the emptying; fixtures that share one database between tests
 (one app per back end for a whole directory) use it directly, on either back end.
@@ -43,12 +46,14 @@ _PG_USER_SCHEMAS = (
     "SELECT oid FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp%'"
 )
+#: Tables and indexes that are partitions of another (made at run time, not by migrations).
+_PG_PARTITIONS = "SELECT oid FROM pg_class WHERE relispartition"
 #: One text naming every schema object a test could add, drop or alter.
 _PG_FINGERPRINT = f"""
 SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
   SELECT 'rel ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text AS item
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relnamespace IN ({_PG_USER_SCHEMAS})
+   WHERE c.relnamespace IN ({_PG_USER_SCHEMAS}) AND NOT c.relispartition
   UNION ALL
   SELECT 'col ' || c.oid::regclass::text || '.' || a.attname || ' '
          || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text || ' '
@@ -56,14 +61,18 @@ SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
    WHERE c.relnamespace IN ({_PG_USER_SCHEMAS}) AND a.attnum > 0 AND NOT a.attisdropped
+     AND NOT c.relispartition
   UNION ALL
   SELECT 'con ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-   WHERE connamespace IN ({_PG_USER_SCHEMAS})
+   WHERE connamespace IN ({_PG_USER_SCHEMAS}) AND conrelid NOT IN ({_PG_PARTITIONS})
   UNION ALL
   SELECT 'idx ' || indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid) FROM pg_index
    WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace IN ({_PG_USER_SCHEMAS}))
+     AND indrelid NOT IN ({_PG_PARTITIONS})
   UNION ALL
   SELECT 'typ ' || typname FROM pg_type WHERE typnamespace IN ({_PG_USER_SCHEMAS})
+     AND typrelid NOT IN ({_PG_PARTITIONS})
+     AND typelem NOT IN (SELECT reltype FROM pg_class WHERE relispartition AND reltype <> 0)
   UNION ALL
   SELECT 'fun ' || oid::regprocedure::text FROM pg_proc WHERE pronamespace IN ({_PG_USER_SCHEMAS})
   UNION ALL
@@ -85,6 +94,12 @@ SELECT referencing.relname, referenced.relname FROM pg_constraint
 _PG_SEQUENCES = f"""
 SELECT c.oid::regclass::text FROM pg_class c
  WHERE c.relkind = 'S' AND c.relnamespace IN ({_PG_USER_SCHEMAS})
+"""
+#: Partitions of partitioned tables, by name.
+_PG_PARTITION_NAMES = f"""
+SELECT c.oid::regclass::text FROM pg_class c
+ WHERE c.relkind IN ('r', 'p') AND c.relispartition
+   AND c.relnamespace IN ({_PG_USER_SCHEMAS})
 """
 _PG_OTHER_SESSIONS = """
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -126,6 +141,13 @@ def _tables_and_references(connection: Connection) -> tuple[set[str], list[tuple
     return tables - _KEPT_TABLES, references
 
 
+def _partitions(connection: Connection) -> set[str]:
+    """Partitions of the partitioned tables (as quoted, schema-qualified-if-needed names)."""
+    if connection.dialect.name != "postgresql":
+        return set()
+    return set(connection.execute(sa.text(_PG_PARTITION_NAMES)).scalars())
+
+
 def _fingerprint(connection: Connection) -> str:
     if connection.dialect.name == "postgresql":
         objects = str(connection.execute(sa.text(_PG_FINGERPRINT)).scalar_one())
@@ -154,6 +176,7 @@ class MigratedState:
             self.ordered = True
         except graphlib.CycleError:
             self.tables, self.ordered = sorted(tables), False
+        self.partitions = _partitions(connection)
         if connection.dialect.name == "postgresql":
             self.sequences = sorted(connection.execute(sa.text(_PG_SEQUENCES)).scalars())
         else:
@@ -179,6 +202,8 @@ class MigratedState:
         if not self.matches(engine):
             raise SchemaChangedError(f"a test changed the schema of {engine.url!r}")
         with engine.begin() as connection:
+            for partition in sorted(_partitions(connection) - self.partitions):
+                connection.execute(sa.text(f"DROP TABLE IF EXISTS {partition}"))
             quoted = [_quoted(connection, table) for table in self.tables]
             if self.ordered:  # much faster than TRUNCATE on tables this small
                 for table in quoted:

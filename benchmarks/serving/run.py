@@ -14,13 +14,19 @@ keep-alive, on 127.0.0.1. Servers run one at a time, each in its own process:
 * ``driftline (tap → sidecar)``: the same, pushing every batch to a sidecar process that
   records it (``driftline serve --tap-to``); server CPU includes the sidecar's;
 * ``driftline (tap off)``: the same without a tap;
+* ``driftline, 2 workers (...)``: the same two with two worker processes sharing the port
+  (``driftline serve --workers 2``; each worker pushes its own batches to the sidecar);
+* ``driftline gRPC[, 2 workers] (tap → sidecar)``: the same model over the OIP gRPC port at
+  C=64 only, driven by h2load (C HTTP/2 connections, one call in flight on each, a typed
+  ``fp64_contents`` ``ModelInferRequest``); its error count is the server's own count of
+  requests that did not answer ``ok`` (h2load sees only the HTTP status, not grpc-status);
 * ``naive FastAPI``: an ``async def`` route that parses JSON and calls ``predict`` per request
   (uvicorn with uvloop and httptools, one process);
 * ``MLServer 1.7``: ``mlserver_sklearn`` with adaptive batching (32 rows, 5 ms) and
   ``parallel_workers: 0`` (its fastest configuration on two cores), installed into
   ``benchmarks/.cache/mlserver-venv`` with ``uvloop<0.22`` (newer uvloop kills its workers).
 
-The load generator is wrk (closed loop: C connections, each sends its next request when the
+The REST load generator is wrk (closed loop: C connections, each sends its next request when the
 previous one is answered), one thread, a warm-up then a timed run per concurrency. Its CPU
 is measured (``getrusage`` of the finished child) and reported as a share of one core, as is
 the server's (``/proc/<pid>/stat``), so a reader can tell a saturated server from a
@@ -61,6 +67,11 @@ PRIMARY = "driftline (tap → sidecar)"
 recorded by a sidecar process (``driftline serve --tap-to``), as deployed in production."""
 
 
+GRPC_PATH = "/inference.GRPCInferenceService/ModelInfer"
+TWO_WORKERS = "driftline, 2 workers (tap → sidecar)"
+GRPC_ONE, GRPC_TWO = "driftline gRPC (tap → sidecar)", "driftline gRPC, 2 workers (tap → sidecar)"
+
+
 @dataclass(frozen=True)
 class Cell:
     server: str
@@ -71,6 +82,8 @@ class Cell:
     errors: int
     server_cores: float
     generator_cores: float
+    other_cores: float = 0.0
+    """CPU the rest of the machine used meanwhile (other tenants of a shared box)."""
 
 
 def prepare() -> tuple[Path, bytes]:
@@ -123,11 +136,22 @@ def mlserver_folder(model: Path) -> Path:
     return folder
 
 
+def grpc_body(row: list[float]) -> bytes:
+    """One length-prefixed gRPC message: a ModelInferRequest with typed FP64 contents."""
+    from serving.grpc import grpc_predict_v2_pb2 as pb
+
+    tensor = pb.ModelInferRequest.InferInputTensor(name="predict", datatype="FP64", shape=[1, 20])
+    tensor.contents.fp64_contents.extend(row)
+    message = pb.ModelInferRequest(model_name="clf", inputs=[tensor]).SerializeToString()
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
 def commands(
-    model: Path, port: int, mlserver: Path | None
+    model: Path, port: int, grpc_port: int, mlserver: Path | None
 ) -> dict[str, tuple[list[str], dict[str, str], Path]]:
     python = sys.executable
     env = {"PYTHONPATH": str(REPO)}
+    server = [python, str(HERE / "driftline_server.py"), str(model), str(port)]
     servers = {
         "driftline (tap in-process)": (
             [python, str(HERE / "driftline_server.py"), str(model), str(port), "on"],
@@ -144,6 +168,10 @@ def commands(
             env,
             REPO,
         ),
+        TWO_WORKERS: ([*server, "push", "2"], env, REPO),
+        "driftline, 2 workers (tap off)": ([*server, "off", "2"], env, REPO),
+        GRPC_ONE: ([*server, "push", "1", str(grpc_port)], env, REPO),
+        GRPC_TWO: ([*server, "push", "2", str(grpc_port)], env, REPO),
         "naive FastAPI": (
             [
                 python,
@@ -196,6 +224,13 @@ def start(
         time.sleep(0.25)
     process.kill()
     raise RuntimeError(f"{argv[0]} did not answer within 120 s")
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICKS
 
 
 def cpu_seconds(pid: int) -> float:
@@ -254,7 +289,8 @@ def start_sidecar(argv: list[str]) -> tuple[subprocess.Popen[bytes], list[str]]:
                 break
         except httpx.TransportError:
             time.sleep(0.1)
-    return process, [*argv[:-1], f"push:http://127.0.0.1:{port}:{token}"]
+    pushed = f"push:http://127.0.0.1:{port}:{token}"
+    return process, [pushed if arg == "push" else arg for arg in argv]
 
 
 def measure(
@@ -266,11 +302,12 @@ def measure(
     args: argparse.Namespace,
 ) -> Cell:
     wrk(port, script, concurrency, args.warmup)
-    server_before = sum(cpu_seconds(pid) for pid in pids)
+    server_before, busy_before = sum(cpu_seconds(pid) for pid in tree(pids)), busy_seconds()
     started = time.perf_counter()
     output, generator = wrk(port, script, concurrency, args.duration)
     elapsed = time.perf_counter() - started
-    server = sum(cpu_seconds(pid) for pid in pids) - server_before
+    server = sum(cpu_seconds(pid) for pid in tree(pids)) - server_before
+    others = max(0.0, busy_seconds() - busy_before - server - generator)
     latencies = {q: float(v) * _UNIT[u] for q, v, u in _LATENCY.findall(output)}
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -287,18 +324,107 @@ def measure(
         count,
         server / elapsed,
         generator / elapsed,
+        others / elapsed,
     )
+
+
+def h2load(port: int, body: Path, concurrency: int, seconds: float) -> tuple[str, float, Path]:
+    """Run h2load; its output, its CPU seconds and its per-request log."""
+    log = DATA / "h2load.log"
+    log.unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = subprocess.run(
+        [
+            "h2load",
+            f"-c{concurrency}",
+            "-m1",
+            f"-D{max(1, round(seconds))}",
+            "-d",
+            str(body),
+            "-H",
+            "content-type: application/grpc",
+            "-H",
+            "te: trailers",
+            "--log-file",
+            str(log),
+            f"http://127.0.0.1:{port}{GRPC_PATH}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return run.stdout, used, log
+
+
+def not_ok(port: int) -> float:
+    """Requests the server counted with a status other than ok or timeout, over all workers
+    (the calls h2load cancels when its time is up are tapped as timeouts: not errors)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = re.findall(
+        r'^driftline_serving_requests_total\{[^}]*status="(\w+)"[^}]*\} (\S+)$', text, re.M
+    )
+    return sum(float(value) for status, value in found if status not in ("ok", "timeout"))
+
+
+def measure_grpc(
+    name: str,
+    pids: list[int],
+    ports: tuple[int, int],
+    body: Path,
+    concurrency: int,
+    args: argparse.Namespace,
+) -> Cell:
+    port, grpc_port = ports
+    h2load(grpc_port, body, concurrency, args.warmup)
+    failed_before = not_ok(port)
+    server_before, busy_before = sum(cpu_seconds(pid) for pid in tree(pids)), busy_seconds()
+    started = time.perf_counter()
+    output, generator, log = h2load(grpc_port, body, concurrency, args.duration)
+    elapsed = time.perf_counter() - started
+    server = sum(cpu_seconds(pid) for pid in tree(pids)) - server_before
+    others = max(0.0, busy_seconds() - busy_before - server - generator)
+    rows = [line.split("\t") for line in log.read_text().splitlines() if line.strip()]
+    durations = sorted(int(row[2]) / 1000 for row in rows)
+    http_failures = sum(1 for row in rows if row[1] != "200")
+    rate = float(re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", output).group(1))  # type: ignore[union-attr]
+    return Cell(
+        name,
+        concurrency,
+        rate,
+        durations[len(durations) // 2],
+        durations[min(len(durations) - 1, int(len(durations) * 0.99))],
+        http_failures + round(not_ok(port) - failed_before),
+        server / elapsed,
+        generator / elapsed,
+        others / elapsed,
+    )
+
+
+def tree(pids: list[int]) -> list[int]:
+    """``pids`` and their descendants (the workers of a supervisor)."""
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        if children.exists():
+            todo += [int(child) for child in children.read_text().split()]
+    return found
 
 
 def table(cells: list[Cell]) -> str:
     lines = [
-        "| server | C | req/s | p50 ms | p99 ms | errors | server CPU (cores) | wrk CPU (cores) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| server | C | req/s | p50 ms | p99 ms | errors | server CPU (cores) "
+        "| load generator CPU (cores) | other tenants' CPU (cores) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         lines.append(
             f"| {c.server} | {c.concurrency} | {c.requests_per_second:,.0f} | {c.p50_ms:.2f} | "
-            f"{c.p99_ms:.2f} | {c.errors} | {c.server_cores:.2f} | {c.generator_cores:.3f} |"
+            f"{c.p99_ms:.2f} | {c.errors} | {c.server_cores:.2f} | {c.generator_cores:.3f} | "
+            f"{c.other_cores:.2f} |"
         )
     return "\n".join(lines)
 
@@ -338,13 +464,39 @@ def verdicts(cells: list[Cell]) -> str:
             f"- C=1 p50, driftline {one.p50_ms:.2f} ms vs naive {naive_one.p50_ms:.2f} ms "
             f"(target: within 1 ms): {'PASS' if gap <= 1 else 'FAIL'}"
         )
-    on, off = at.get((PRIMARY, 64)), at.get(("driftline (tap off)", 64))
-    if on and off:
-        cost = 1 - on.requests_per_second / off.requests_per_second
+    for tapped, untapped in (
+        (PRIMARY, "driftline (tap off)"),
+        (TWO_WORKERS, "driftline, 2 workers (tap off)"),
+    ):
+        on, off = at.get((tapped, 64)), at.get((untapped, 64))
+        if on and off:
+            cost = 1 - on.requests_per_second / off.requests_per_second
+            lines.append(
+                f"- tap cost at C=64 ({tapped} vs tap off): {cost:+.1%} throughput "
+                f"(target <= 5%): {'PASS' if cost <= 0.05 else 'FAIL'}; "
+                f"p99 {on.p99_ms - off.p99_ms:+.2f} ms (target <= 1 ms): "
+                f"{'PASS' if on.p99_ms - off.p99_ms <= 1 else 'FAIL'}"
+            )
+    two = at.get((TWO_WORKERS, 64))
+    if two and naive:
+        ratio = two.requests_per_second / naive.requests_per_second
         lines.append(
-            f"- tap cost at C=64 ({PRIMARY} vs tap off): {cost:+.1%} throughput, "
-            f"p99 {on.p99_ms - off.p99_ms:+.2f} ms"
+            f"- C=64 throughput, {TWO_WORKERS} / naive FastAPI: {ratio:.2f}x "
+            f"(target >= 3x): {'PASS' if ratio >= 3 else 'FAIL'}; "
+            f"p99 {two.p99_ms:.1f} ms vs naive {naive.p99_ms:.1f} ms"
         )
+    if two and ours:
+        lines.append(
+            f"- C=64, 2 workers vs 1 (tap → sidecar): "
+            f"{two.requests_per_second / ours.requests_per_second:.2f}x throughput"
+        )
+    for rest, grpc_row in ((PRIMARY, GRPC_ONE), (TWO_WORKERS, GRPC_TWO)):
+        r, g = at.get((rest, 64)), at.get((grpc_row, 64))
+        if r and g:
+            lines.append(
+                f"- C=64, {grpc_row} / REST: {g.requests_per_second / r.requests_per_second:.2f}x "
+                f"throughput, p99 {g.p99_ms:.1f} ms vs {r.p99_ms:.1f} ms"
+            )
     return "\n".join(lines)
 
 
@@ -356,9 +508,11 @@ def main() -> None:
     parser.add_argument("--skip-mlserver", action="store_true")
     parser.add_argument("--write-results", type=Path, default=None)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
+    if shutil.which("wrk") is None or shutil.which("h2load") is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk", "nghttp2-client"], check=True)
     model, body = prepare()
+    grpc_file = DATA / "request.grpc"
+    grpc_file.write_bytes(grpc_body(json.loads(body)["inputs"][0]["data"]))
     script = DATA / "request.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -366,16 +520,22 @@ def main() -> None:
     )
     mlserver = None if args.skip_mlserver else ensure_mlserver()
     cells: list[Cell] = []
-    port = free_port()
-    for name, (argv, env, cwd) in commands(model, port, mlserver).items():
+    port, grpc_port = free_port(), free_port()
+    for name, (argv, env, cwd) in commands(model, port, grpc_port, mlserver).items():
         sidecar = None
-        if argv[-1] == "push":
+        if "push" in argv:
             sidecar, argv = start_sidecar(argv)
         process = start(argv, env, cwd, port, body)
         pids = [process.pid] + ([sidecar.pid] if sidecar else [])
+        grpc = name in (GRPC_ONE, GRPC_TWO)
+        levels = [64] if grpc else [int(c) for c in args.concurrency.split(",")]
         try:
-            for concurrency in (int(c) for c in args.concurrency.split(",")):
-                cell = measure(name, pids, port, script, concurrency, args)
+            for concurrency in levels:
+                if grpc:
+                    ports = (port, grpc_port)
+                    cell = measure_grpc(name, pids, ports, grpc_file, concurrency, args)
+                else:
+                    cell = measure(name, pids, port, script, concurrency, args)
                 cells.append(cell)
                 print(
                     f"{name:22} C={concurrency:<3} {cell.requests_per_second:9,.0f} req/s  "
@@ -390,7 +550,8 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     running.kill()
     versions = [
-        f"wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}"
+        f"wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}",
+        subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip(),
     ]
     body_text = f"\nMachine: {machine(*versions)}.\n\n{table(cells)}\n\n{verdicts(cells)}\n"
     print(body_text)

@@ -11,8 +11,11 @@ from monitor.errors import NotDeclaredError
 from monitor.project._base import Loc, Spec, check_unique, spec_error
 from monitor.project.alert_rules import AlertingSpec, AlertRuleSpec, check_rule_references
 from monitor.project.channels import Channel
+from monitor.project.composite_specs import check_composites
 from monitor.project.model_specs import ModelSpec
 from monitor.project.monitors import MonitorSpec
+from monitor.project.server_specs import ServerSpec
+from monitor.project.transport_specs import DirectTransport, Transport
 
 __all__ = ["Project"]
 
@@ -47,6 +50,11 @@ class Project(Spec):
     """Where alerts are sent."""
     alerting: AlertingSpec = Field(default_factory=AlertingSpec)
     """How alerts are grouped, timed and inhibited on their way to channels."""
+    serving: ServerSpec = Field(default_factory=ServerSpec)
+    """How ``driftline serve`` runs: its worker processes and shutdown grace period."""
+    transport: Transport = Field(default_factory=lambda: DirectTransport(type="direct"))
+    """How recorded batches travel from the sidecars to the store: ``direct`` or
+    ``jetstream``."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -55,6 +63,7 @@ class Project(Spec):
             check_unique([item.name for item in items], (section,), "name", field="name")
         models = {model.name: model for model in self.models}
         self._check_collection(models)
+        check_composites(self.models)
         for index, monitor in enumerate(self.monitors):
             at: Loc = ("monitors", index)
             _check_known(monitor.model, models, "model", "declared models", (*at, "model"))

@@ -99,6 +99,16 @@ class ModelSpec(Spec):
             raise spec_error(msg, at=("serving",))
         return self
 
+    @model_validator(mode="after")
+    def _check_learning(self) -> Self:
+        if self.serving is None or self.serving.learning != "online":
+            return self
+        kinds = sorted({f.kind for f in self.features} - {"numeric"})
+        if kinds:
+            msg = f"online learning needs numeric features; this model has {', '.join(kinds)}"
+            raise spec_error(msg, at=("serving", "learning"))
+        return self
+
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the features, in declaration order."""

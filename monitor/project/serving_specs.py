@@ -1,13 +1,16 @@
-"""The ``serving`` block of a model: how ``driftline serve`` loads and batches it."""
+"""The ``serving`` block of a model: how ``driftline serve`` loads and batches it, or which
+served models it composes (a pipeline or an ensemble)."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from monitor.project._base import Spec, Text, spec_error
+from monitor.project.composite_specs import EnsembleSpec, PipelineSpec
+from monitor.project.learning_specs import OnlineSpec
 
 __all__ = ["BatchingSpec", "RuntimeKind", "ServingSpec"]
 
@@ -43,11 +46,15 @@ class BatchingSpec(Spec):
 class ServingSpec(Spec):
     """How the co-packaged inference server serves the model."""
 
-    runtime: RuntimeKind
+    runtime: RuntimeKind | None = None
     """Model format: sklearn (joblib/pickle), python (module:callable), onnx, xgboost,
-    lightgbm or torchscript."""
-    uri: Text
+    lightgbm or torchscript. Required unless the block is a pipeline or an ensemble."""
+    uri: Text | None = None
     """Model file, relative to the project file; ``package.module:attribute`` for python."""
+    pipeline: PipelineSpec | None = None
+    """Serve the model as a pipeline of other served models, instead of a model file."""
+    ensemble: EnsembleSpec | None = None
+    """Serve the model as an ensemble of other served models, instead of a model file."""
     allow_pickle: bool = False
     """Trust the file: loading joblib / pickle files runs code from them."""
     preprocess: CallableReference | None = None
@@ -58,3 +65,40 @@ class ServingSpec(Spec):
     """Dynamic batching settings."""
     options: dict[str, OptionValue] = Field(default_factory=dict)
     """Runtime-specific options (e.g. ``intra_op_num_threads`` for onnx)."""
+    learning: Literal["offline", "online"] = "offline"
+    """``online``: the model keeps learning from its delayed labels (sklearn models with
+    ``partial_fit``, river models; numeric features)."""
+    online: OnlineSpec | None = None
+    """Settings of online learning (only with ``learning: online``)."""
+
+    @model_validator(mode="after")
+    def _check_learning(self) -> Self:
+        if self.learning == "offline":
+            if self.online is not None:
+                raise spec_error("only allowed with 'learning: online'", at=("online",))
+            return self
+        if self.runtime not in ("sklearn", "python"):
+            msg = "online learning needs runtime sklearn or python (a river model or partial_fit)"
+            raise spec_error(msg, at=("learning",))
+        return self
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Self:
+        composite = [key for key in ("pipeline", "ensemble") if getattr(self, key) is not None]
+        if len(composite) == 2:
+            raise spec_error("give a pipeline or an ensemble, not both", at=("ensemble",))
+        if not composite:
+            for key in ("runtime", "uri"):
+                if getattr(self, key) is None:
+                    msg = "required (or declare a pipeline or an ensemble)"
+                    raise spec_error(msg, at=(key,))
+            return self
+        for key in ("runtime", "uri", "allow_pickle", "preprocess", "postprocess", "options"):
+            if key in self.model_fields_set:
+                msg = f"not allowed for a {composite[0]}: its members load and run the models"
+                raise spec_error(msg, at=(key,))
+        ignored = self.batching.model_fields_set - {"timeout_ms"}
+        if ignored:
+            msg = f"only timeout_ms applies to a {composite[0]}; its members batch their calls"
+            raise spec_error(msg, at=("batching", sorted(ignored)[0]))
+        return self

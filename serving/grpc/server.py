@@ -44,6 +44,9 @@ class GrpcServer:
         RESOURCE_EXHAUSTED.
     grace_seconds
         On stop, how long calls in flight may take to finish before they are cancelled.
+    reuse_port
+        Share the port with other processes that also set ``SO_REUSEPORT`` (the worker
+        processes of :mod:`serving.workers`); otherwise a taken port is an error.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class GrpcServer:
         port: int,
         max_message_bytes: int,
         grace_seconds: float = 30.0,
+        reuse_port: bool = False,
     ) -> None:
         if not 1 <= port <= 65535:
             raise ValueError(f"gRPC port must be between 1 and 65535, got {port}")
@@ -61,6 +65,7 @@ class GrpcServer:
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._max_message_bytes = max_message_bytes
         self._grace = grace_seconds
+        self._reuse_port = reuse_port
         self._server: aio.Server | None = None
 
     def bind(self) -> None:
@@ -85,8 +90,8 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", self._max_message_bytes),
                 ("grpc.max_send_message_length", -1),
-                # Without this, Linux lets a second server bind the same port silently.
-                ("grpc.so_reuseport", 0),
+                # Unless workers share the port, a second server must not bind it silently.
+                ("grpc.so_reuseport", int(self._reuse_port)),
             ]
         )
         server.add_generic_rpc_handlers((_handlers(self._servicer),))

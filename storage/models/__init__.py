@@ -15,6 +15,7 @@ from storage.models.alerting import (
 from storage.models.auth import ApiToken
 from storage.models.base import NAMING_CONVENTION, Base
 from storage.models.monitoring import Monitor, MonitorResult
+from storage.models.online import OnlineEvent, OnlineExample, OnlineSnapshot, OnlineUpdate
 from storage.models.records import GroundTruthLabel, PredictionRecord
 from storage.models.registry import FeatureCategory, Model, ModelVersion, ReferenceDataset
 
@@ -35,6 +36,10 @@ __all__ = [
     "Monitor",
     "MonitorResult",
     "NotificationLog",
+    "OnlineEvent",
+    "OnlineExample",
+    "OnlineSnapshot",
+    "OnlineUpdate",
     "PredictionRecord",
     "ReferenceDataset",
     "Silence",

@@ -5,6 +5,14 @@ The physical layout is chosen for the two hot paths, bulk insert and window read
 feature values of a row are one little-endian float64 vector in the order of the version's
 feature schema (categories as their dictionary code), so a window decodes with a single
 ``numpy.frombuffer`` instead of parsing JSON per row.
+
+On PostgreSQL ``prediction_records`` is range-partitioned on ``timestamp_us`` (migration
+``0004``; partitions are managed by :mod:`storage.partitions`). PostgreSQL requires every
+unique constraint of a partitioned table to include the partition key, so there records
+are unique on (model, request id, event time) and the primary key is ``(id, timestamp_us)``;
+SQLite keeps one table, unique on (model, request id), with the primary key ``id``. The ORM
+maps ``id`` alone as the identity on both (ids come from one sequence). See
+``docs/architecture.md`` (Storage) for why the event time joins the key.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, BigIntPK, JSONValue
+from storage.models.base import Base, BigIntPK, JSONValue, only_on
 from storage.types import utc_now
 
 __all__ = ["GroundTruthLabel", "PredictionRecord"]
@@ -38,9 +46,11 @@ class PredictionRecord(Base):
 
     __tablename__ = "prediction_records"
     __table_args__ = (
-        UniqueConstraint("model_id", "request_id"),
+        only_on("sqlite", UniqueConstraint("model_id", "request_id")),
+        only_on("postgresql", UniqueConstraint("model_id", "request_id", "timestamp_us")),
         Index("ix_prediction_records_model_time", "model_id", "timestamp_us"),
         CheckConstraint("status IN (0, 1, 2, 3)", name="status_known"),
+        {"postgresql_partition_by": "RANGE (timestamp_us)"},
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -74,7 +84,11 @@ class GroundTruthLabel(Base):
     """The true outcome of a prediction, joined to its record by request id."""
 
     __tablename__ = "ground_truth_labels"
-    __table_args__ = (UniqueConstraint("model_id", "request_id"),)
+    __table_args__ = (
+        UniqueConstraint("model_id", "request_id"),
+        # Labels in arrival order, per model: what online learning reads (migration 0005).
+        Index("ix_ground_truth_labels_model_arrival", "model_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))

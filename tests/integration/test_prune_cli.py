@@ -23,6 +23,7 @@ from storage import (
 from storage.models import GroundTruthLabel, PredictionRecord
 from storage.schema import FeatureSpec
 from storage.types import FeatureKind, Task, utc_now
+from tests.database_pool import PostgresPool
 from tests.integration.test_cli import (
     Run,
     assert_ok,
@@ -119,7 +120,10 @@ def test_prune_older_than_deletes_and_says_what(
 
     assert_ok(run)
     assert "deleted 4 records and 1 labels of every model older than" in run.stdout, run.transcript
-    assert "in 5 batches" in run.stdout, run.transcript  # 2 per model, 1 of labels
+    if engine.dialect.name == "postgresql":  # 2 partitions of every model's records, 1 of labels
+        assert "in 3 batches (2 whole partitions)" in run.stdout, run.transcript
+    else:  # 2 per model, 1 of labels
+        assert "in 5 batches" in run.stdout, run.transcript
     assert run.stdout.rstrip().endswith(" s"), run.transcript
     assert stored(database_url) == (["churn-1h", "fraud-1h"], [])
 
@@ -135,7 +139,35 @@ def test_dry_run_counts_and_deletes_nothing(
     assert "dry run: would delete 2 records and 1 labels of every model" in run.stdout, (
         run.transcript
     )
+    if engine.dialect.name == "postgresql":
+        assert run.stdout.rstrip().endswith("UTC (1 whole partition)"), run.transcript
     assert stored(database_url) == ALL
+
+
+@pytest.mark.postgres
+def test_exact_deletes_rows_of_a_partition_not_yet_expired(
+    tmp_path: Path, migrated_postgres: PostgresPool
+) -> None:
+    # Records 1 hour old share a partition with newer ones: only --exact removes them.
+    url = migrated_postgres.acquire()
+    try:
+        engine = create_engine(url)
+        seed(engine)
+        engine.dispose()
+        now = utc_now()
+        shared = (now - dt.timedelta(minutes=30)).date() == (now - dt.timedelta(hours=1)).date()
+
+        options = ("--database-url", url, "db", "prune", "--older-than", "30m")
+        whole = driftline_in_process(tmp_path, *options, env=QUIET)
+        exact = driftline_in_process(tmp_path, *options, "--exact", env=QUIET)
+
+        assert_ok(whole)
+        assert_ok(exact)
+        assert f"deleted {4 if shared else 6} records" in whole.stdout, whole.transcript
+        assert f"deleted {2 if shared else 0} records" in exact.stdout, exact.transcript
+        assert stored(url) == ([], [])
+    finally:
+        migrated_postgres.release(url)
 
 
 def test_model_option_prunes_one_model(tmp_path: Path, database_url: str, engine: Engine) -> None:

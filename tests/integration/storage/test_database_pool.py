@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage import FeatureSpec, create_engine, create_session_factory, register_model
 from storage.migrations import current_revision, head_revision, schema_differences
+from storage.partitions import DAY_US, ensure_covered, list_partitions
 from storage.types import FeatureKind
 from tests.conftest import postgres_server
 from tests.database_pool import MigratedState, PostgresPool, SchemaChangedError, SqliteTemplate
@@ -135,6 +137,34 @@ def test_a_postgres_database_whose_schema_changed_is_replaced(pool: PostgresPool
             gone.connect()
     finally:
         gone.dispose()
+
+
+@pytest.mark.postgres
+def test_partitions_inserts_created_are_dropped_and_the_database_reused(
+    pool: PostgresPool,
+) -> None:
+    # Inserts create record partitions on demand: that is data, not a schema change.
+    url = pool.acquire()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            ensure_covered(connection, np.array([0, 3 * DAY_US], dtype=np.int64))
+            assert len(list_partitions(connection)) == 2
+    finally:
+        engine.dispose()
+    pool.release(url)
+
+    again = pool.acquire()
+
+    assert again == url  # reused, not migrated anew
+    engine = create_engine(again)
+    try:
+        with engine.connect() as connection:
+            assert list_partitions(connection) == []
+        assert schema_differences(engine) == []
+    finally:
+        engine.dispose()
+        pool.release(again)
 
 
 def test_each_sqlite_copy_starts_from_the_migrated_template(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from storage import (
     NotFoundError,
     PredictionBatch,
     PruneCounts,
+    PruneResult,
     count_prunable,
     create_session_factory,
     insert_predictions,
@@ -46,6 +47,16 @@ CUTOFF = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
 DAY = dt.timedelta(days=1)
 FEATURES = (FeatureSpec("age", FeatureKind.NUMERIC), FeatureSpec("city", FeatureKind.CATEGORICAL))
+
+
+def prune_rows(engine: Engine, **options: Any) -> PruneResult:
+    """Prune row by row on both back ends (what these tests pin down); dropping whole
+    partitions on PostgreSQL is tested in ``test_partitions.py``."""
+    return prune_records(engine, whole_partitions=False, **options)
+
+
+def count_rows(engine: Engine, **options: Any) -> PruneCounts:
+    return count_prunable(engine, whole_partitions=False, **options)
 
 
 def micros(moment: dt.datetime) -> int:
@@ -132,7 +143,7 @@ def test_a_record_at_exactly_the_cutoff_is_kept(engine: Engine) -> None:
     model = register(engine)
     seed(engine, model, [CUTOFF - DAY, CUTOFF - US, CUTOFF, CUTOFF + US], "r")
 
-    result = prune_records(engine, older_than=CUTOFF)
+    result = prune_rows(engine, older_than=CUTOFF)
 
     assert record_times(engine, model) == [micros(CUTOFF), micros(CUTOFF + US)]
     assert (result.records_deleted, result.labels_deleted) == (2, 0)
@@ -146,7 +157,7 @@ def test_a_cutoff_in_another_timezone_is_the_same_instant(engine: Engine) -> Non
     seed(engine, model, [CUTOFF - US, CUTOFF], "r")
     plus_two = dt.timezone(dt.timedelta(hours=2))
 
-    prune_records(engine, older_than=CUTOFF.astimezone(plus_two))
+    prune_rows(engine, older_than=CUTOFF.astimezone(plus_two))
 
     assert record_times(engine, model) == [micros(CUTOFF)]
 
@@ -155,7 +166,7 @@ def test_batches_hold_at_most_batch_size_records(engine: Engine) -> None:
     model = register(engine)
     seed(engine, model, [*minutes_before(35), CUTOFF, CUTOFF + DAY], "r")
 
-    result = prune_records(engine, older_than=CUTOFF, batch_size=10)
+    result = prune_rows(engine, older_than=CUTOFF, batch_size=10)
 
     assert result.records_deleted == 35
     assert result.batches == 4  # 10 + 10 + 10 + 5
@@ -167,7 +178,7 @@ def test_a_multiple_of_the_batch_size_takes_no_empty_batch(engine: Engine) -> No
     model = register(engine)
     seed(engine, model, minutes_before(30), "r")
 
-    result = prune_records(engine, older_than=CUTOFF, batch_size=10)
+    result = prune_rows(engine, older_than=CUTOFF, batch_size=10)
 
     assert (result.records_deleted, result.batches, result.finished) == (30, 3, True)
     assert record_times(engine, model) == []
@@ -178,17 +189,17 @@ def test_max_batches_stops_early_and_the_next_call_finishes(engine: Engine) -> N
     old = minutes_before(35)
     seed(engine, model, [*old, CUTOFF], "r")
 
-    first = prune_records(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
+    first = prune_rows(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
 
     assert (first.records_deleted, first.batches, first.finished) == (20, 2, False)
     # Oldest first: the 15 newest old records are what is left.
     assert record_times(engine, model) == sorted(micros(t) for t in [*old[:15], CUTOFF])
 
-    second = prune_records(engine, older_than=CUTOFF, batch_size=10)
+    second = prune_rows(engine, older_than=CUTOFF, batch_size=10)
 
     assert (second.records_deleted, second.batches, second.finished) == (15, 2, True)
     assert record_times(engine, model) == [micros(CUTOFF)]
-    third = prune_records(engine, older_than=CUTOFF, batch_size=10, max_batches=1)
+    third = prune_rows(engine, older_than=CUTOFF, batch_size=10, max_batches=1)
     assert (third.records_deleted, third.batches, third.finished) == (0, 0, True)
 
 
@@ -197,7 +208,7 @@ def test_records_sharing_a_timestamp_across_batches_all_go(engine: Engine) -> No
     moment = CUTOFF - DAY
     seed(engine, model, [moment] * 25 + [CUTOFF], "r")
 
-    result = prune_records(engine, older_than=CUTOFF, batch_size=10)
+    result = prune_rows(engine, older_than=CUTOFF, batch_size=10)
 
     assert (result.records_deleted, result.batches) == (25, 3)
     assert record_times(engine, model) == [micros(CUTOFF)]
@@ -210,7 +221,7 @@ def test_model_name_prunes_that_model_only(engine: Engine) -> None:
     label(engine, churn, ["orphan-c"], CUTOFF - DAY)
     label(engine, fraud, ["orphan-f"], CUTOFF - DAY)
 
-    result = prune_records(engine, older_than=CUTOFF, model_name="churn")
+    result = prune_rows(engine, older_than=CUTOFF, model_name="churn")
 
     assert (result.records_deleted, result.labels_deleted) == (1, 1)
     assert record_times(engine, churn) == [micros(CUTOFF)]
@@ -224,7 +235,7 @@ def test_without_model_name_every_model_is_pruned(engine: Engine) -> None:
     seed(engine, churn, [*minutes_before(12), CUTOFF], "c")
     seed(engine, fraud, [*minutes_before(3), CUTOFF], "f")
 
-    result = prune_records(engine, older_than=CUTOFF, batch_size=10)
+    result = prune_rows(engine, older_than=CUTOFF, batch_size=10)
 
     assert (result.records_deleted, result.batches) == (15, 3)  # churn 10 + 2, fraud 3
     assert record_times(engine, churn) == [micros(CUTOFF)]
@@ -256,7 +267,7 @@ def test_results_references_monitors_and_categories_are_untouched(engine: Engine
     tables = (Model, Monitor, MonitorResult, ReferenceDataset, FeatureCategory)
     before = {table: count(engine, table) for table in tables}
 
-    result = prune_records(engine, older_than=CUTOFF)
+    result = prune_rows(engine, older_than=CUTOFF)
 
     assert result.records_deleted == 10
     assert count(engine, PredictionRecord) == 0
@@ -274,12 +285,12 @@ def test_labels_go_when_old_and_joined_by_no_record(engine: Engine) -> None:
     label(engine, model, ["r1", "orphan-new"], CUTOFF)  # not older than the cutoff: stay
     label(engine, model, ["r2"], CUTOFF - DAY)  # old, but its record stays: stays
 
-    result = prune_records(engine, older_than=CUTOFF)
+    result = prune_rows(engine, older_than=CUTOFF)
 
     assert (result.records_deleted, result.labels_deleted) == (2, 2)
     assert label_ids(engine, model) == {"r1", "orphan-new", "r2"}
     # A later prune takes the label that outlived its record once it is old too.
-    later = prune_records(engine, older_than=CUTOFF + US)
+    later = prune_rows(engine, older_than=CUTOFF + US)
     assert (later.records_deleted, later.labels_deleted) == (0, 2)
     assert label_ids(engine, model) == {"r2"}
 
@@ -288,10 +299,10 @@ def test_label_batches_count_and_respect_max_batches(engine: Engine) -> None:
     model = register(engine)
     label(engine, model, [f"orphan{i}" for i in range(25)], CUTOFF - DAY)
 
-    first = prune_records(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
+    first = prune_rows(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
     assert (first.labels_deleted, first.batches, first.finished) == (20, 2, False)
 
-    second = prune_records(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
+    second = prune_rows(engine, older_than=CUTOFF, batch_size=10, max_batches=2)
     assert (second.labels_deleted, second.batches, second.finished) == (5, 1, True)
     assert label_ids(engine, model) == set()
 
@@ -301,7 +312,7 @@ def test_labels_are_left_alone_while_records_remain_to_prune(engine: Engine) -> 
     seed(engine, model, minutes_before(20), "r")
     label(engine, model, ["orphan"], CUTOFF - DAY)
 
-    result = prune_records(engine, older_than=CUTOFF, batch_size=10, max_batches=1)
+    result = prune_rows(engine, older_than=CUTOFF, batch_size=10, max_batches=1)
 
     assert (result.records_deleted, result.labels_deleted, result.finished) == (10, 0, False)
     assert label_ids(engine, model) == {"orphan"}
@@ -318,16 +329,16 @@ def test_count_prunable_counts_what_prune_deletes_and_deletes_nothing(engine: En
     label(engine, churn, ["c2"], CUTOFF + DAY)
     label(engine, fraud, ["f0"], CUTOFF - DAY)
 
-    everything = count_prunable(engine, older_than=CUTOFF)
-    churn_only = count_prunable(engine, older_than=CUTOFF, model_name="churn")
+    everything = count_rows(engine, older_than=CUTOFF)
+    churn_only = count_rows(engine, older_than=CUTOFF, model_name="churn")
 
     assert everything == PruneCounts(records=16, labels=4)
     assert churn_only == PruneCounts(records=12, labels=3)
     assert count(engine, PredictionRecord) == 18
     assert count(engine, GroundTruthLabel) == 6
-    result = prune_records(engine, older_than=CUTOFF, model_name="churn", batch_size=5)
+    result = prune_rows(engine, older_than=CUTOFF, model_name="churn", batch_size=5)
     assert (result.records_deleted, result.labels_deleted) == (12, 3)
-    assert count_prunable(engine, older_than=CUTOFF) == PruneCounts(records=4, labels=1)
+    assert count_rows(engine, older_than=CUTOFF) == PruneCounts(records=4, labels=1)
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -360,13 +371,13 @@ def test_bad_arguments_are_refused_before_anything_is_deleted(
     seed(engine, model, [CUTOFF - DAY], "r")
 
     with pytest.raises(ValueError, match=message):
-        prune_records(engine, **arguments)
+        prune_rows(engine, **arguments)
     assert count(engine, PredictionRecord) == 1
 
 
 def test_a_naive_cutoff_is_refused_by_the_dry_run_too(engine: Engine) -> None:
     with pytest.raises(ValueError, match="older_than must be timezone-aware"):
-        count_prunable(engine, older_than=dt.datetime(2024, 5, 1))
+        count_rows(engine, older_than=dt.datetime(2024, 5, 1))
 
 
 def test_an_unknown_model_is_named_with_the_known_ones(engine: Engine) -> None:
@@ -374,13 +385,13 @@ def test_an_unknown_model_is_named_with_the_known_ones(engine: Engine) -> None:
     expected = r"unknown model 'nope'; registered models: churn"
 
     with pytest.raises(NotFoundError, match=expected):
-        prune_records(engine, older_than=CUTOFF, model_name="nope")
+        prune_rows(engine, older_than=CUTOFF, model_name="nope")
     with pytest.raises(NotFoundError, match=expected):
-        count_prunable(engine, older_than=CUTOFF, model_name="nope")
+        count_rows(engine, older_than=CUTOFF, model_name="nope")
 
 
 def test_an_empty_store_prunes_nothing(engine: Engine) -> None:
-    result = prune_records(engine, older_than=CUTOFF, max_batches=1)
+    result = prune_rows(engine, older_than=CUTOFF, max_batches=1)
 
     assert (result.records_deleted, result.labels_deleted, result.batches) == (0, 0, 0)
     assert result.finished

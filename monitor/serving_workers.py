@@ -1,0 +1,141 @@
+"""``driftline serve`` with several worker processes (``--workers``, ``serving.workers``).
+
+The supervisor (:class:`serving.workers.Supervisor`) runs in the ``driftline serve`` process;
+each worker builds its own server with :func:`build_worker`: the same models, its own
+batchers and its own tap. With a sidecar (``DRIFTLINE_TAP_URL``) every worker pushes to it;
+recording in-process, each worker has its own spool, ``<data dir>/spool/serve-<port>-<n>``
+(a restarted worker takes over the spool of the one it replaces), and the supervisor migrates
+the store and registers the project's models once, before the workers start.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from functools import partial
+
+from prometheus_client import CollectorRegistry
+
+from monitor.errors import ConfigError
+from monitor.project import Project
+from monitor.settings import Settings
+from serving.config import ModelConfig
+from serving.server import Server
+from serving.tap import Tap
+from serving.workers import WorkerContext
+
+__all__ = ["build_worker", "process_options", "run_workers"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRACE_SECONDS = 30.0
+_PRELOAD = ("monitor.serving_workers", "monitor.serving_setup")
+
+
+def process_options(settings: Settings, project: Project | None) -> tuple[int, float]:
+    """How many workers, and the shutdown grace period: the settings (environment, command
+    line) over the project file's ``serving`` section, over 1 and 30 s."""
+    spec = project.serving if project is not None else None
+    workers = settings.serve_workers or (spec.workers if spec is not None else 1)
+    grace = settings.serve_grace_seconds or (
+        spec.grace_period_seconds if spec is not None else DEFAULT_GRACE_SECONDS
+    )
+    return workers, grace
+
+
+def run_workers(
+    settings: Settings,
+    configs: list[ModelConfig],
+    project: Project | None,
+    *,
+    record: bool,
+    workers: int,
+    grace_seconds: float,
+) -> None:
+    """Run ``workers`` worker processes under a supervisor until SIGTERM / Ctrl-C.
+
+    Raises
+    ------
+    ConfigError
+        A port is taken, a worker could not start (a model did not load), or workers kept
+        crashing.
+    """
+    from monitor.logging import configure_logging
+    from serving.workers import (
+        PortTakenError,
+        Supervisor,
+        WorkerPlan,
+        WorkersFailedError,
+        WorkerStartupError,
+    )
+
+    recording = record and settings.tap_url is None
+    if recording:
+        _prepare_store(settings, project)
+    plan = WorkerPlan(
+        build=partial(build_worker, settings, configs, recording),
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        grpc_port=settings.grpc_port,
+        grace_seconds=grace_seconds,
+        setup=partial(configure_logging, settings.log_level, settings.log_format),
+        preload=_PRELOAD + (("collectors.tap_push",) if settings.tap_url else ()),
+    )
+    names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (use the API)"
+    logger.info(
+        "serving %s on http://%s:%d with %d workers", names, settings.host, settings.port, workers
+    )
+    try:
+        Supervisor(plan).run()
+    except (PortTakenError, WorkerStartupError, WorkersFailedError) as error:
+        raise ConfigError(str(error)) from None
+
+
+def build_worker(
+    settings: Settings,
+    configs: list[ModelConfig],
+    recording: bool,
+    context: WorkerContext,
+    stack: ExitStack,
+) -> Server:
+    """One worker's server (runs in the worker process)."""
+    from monitor.serving_setup import build_server
+
+    registry = CollectorRegistry(auto_describe=True)
+    tap: Tap | None = None
+    if settings.tap_url is not None:
+        from collectors.tap_push import PushTap
+
+        token = settings.tap_token.get_secret_value() if settings.tap_token else None
+        push = PushTap(settings.tap_url, registry=registry, token=token)
+        stack.callback(push.close)
+        tap = push
+    elif recording:
+        from collectors.tap import CollectorTap
+        from monitor.recording import start_recording
+
+        started = start_recording(
+            settings.model_copy(update={"auto_migrate": False}),  # migrated by the supervisor
+            None,
+            spool_name=f"serve-{settings.port}-{context.index}",
+            registry=registry,
+            stack=stack,
+        )
+        tap = CollectorTap(started.collector)
+    return build_server(settings, configs, tap=tap, registry=registry, worker=context)
+
+
+def _prepare_store(settings: Settings, project: Project | None) -> None:
+    """Migrate the store and register the project's models once, for all the workers."""
+    from monitor.database import open_database
+    from monitor.registration import register_project_models
+    from storage import display_url
+
+    engine = open_database(settings)
+    try:
+        if project is not None:
+            register_project_models(engine, project)
+        logger.info("recording predictions into %s", display_url(engine.url))
+    finally:
+        engine.dispose()
