@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 from monitor import __version__
+from monitor.errors import ConfigError
 from monitor.online_setup import learning_config, start_learning
 from monitor.project import Project
 from monitor.project.serving_specs import ServingSpec
@@ -132,6 +133,13 @@ def run_server(
     from monitor.serving_workers import process_options
 
     workers, grace_seconds = process_options(settings, project)
+    learning = sorted(c.name for c in configs if c.learning is not None)
+    if workers > 1 and learning:
+        raise ConfigError(
+            f"model(s) {', '.join(map(repr, learning))} learn online, which runs in one "
+            f"serving process for now; serve them with 1 worker, not {workers} "
+            "(--workers, DRIFTLINE_SERVE_WORKERS, serving.workers)"
+        )
     if workers > 1:
         from monitor.serving_workers import run_workers
 
