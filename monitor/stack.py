@@ -47,6 +47,8 @@ class Role:
     ready_url: str
     #: Environment variables on top of the parent's.
     env: Mapping[str, str] = field(default_factory=dict)
+    #: How long :meth:`Stack.stop` waits after SIGTERM before SIGKILL (None: its default).
+    stop_seconds: float | None = None
 
 
 @dataclass
@@ -57,11 +59,18 @@ class _Running:
     log: IO[bytes]
 
 
-def project_roles(ports: Mapping[str, int], *, host: str, tap_token: str) -> list[Role]:
+_STOP_MARGIN_SECONDS = 5.0
+
+
+def project_roles(
+    ports: Mapping[str, int], *, host: str, tap_token: str, serve_grace_seconds: float = 30.0
+) -> list[Role]:
     """A project's processes in start order: the sidecar, the inference server (when
     ``ports`` has ``serve``; its tap pushes to the sidecar with ``tap_token``), the monitor.
 
-    ``host`` is where this machine reaches them (for the readiness checks).
+    ``host`` is where this machine reaches them (for the readiness checks). The inference
+    server gets ``serve_grace_seconds`` (its shutdown grace period) and a few seconds more to
+    stop before it is killed.
     """
     sidecar = f"http://{host}:{ports['sidecar']}"
     roles = [Role("sidecar", ("sidecar", "--port", str(ports["sidecar"])), f"{sidecar}/readyz")]
@@ -72,7 +81,8 @@ def project_roles(ports: Mapping[str, int], *, host: str, tap_token: str) -> lis
             "DRIFTLINE_TAP_TOKEN": tap_token,
         }
         ready = f"http://{host}:{ports['serve']}/v2/health/ready"
-        roles.append(Role("serve", ("serve",), ready, env=serve_env))
+        stop = serve_grace_seconds + _STOP_MARGIN_SECONDS
+        roles.append(Role("serve", ("serve",), ready, env=serve_env, stop_seconds=stop))
     monitor = ("monitor", "--port", str(ports["monitor"]))
     roles.append(Role("monitor", monitor, f"http://{host}:{ports['monitor']}/readyz"))
     return roles
@@ -204,8 +214,9 @@ class Stack:
             time.sleep(poll_seconds)
 
     def stop(self, *, timeout_seconds: float = 30.0) -> dict[str, int]:
-        """Stop the started roles in reverse order: SIGTERM, then SIGKILL after the timeout
-        (or at once, for every role left, on a KeyboardInterrupt while waiting).
+        """Stop the started roles in reverse order: SIGTERM, then SIGKILL after the role's
+        ``stop_seconds`` or else ``timeout_seconds`` (or at once, for every role left, on a
+        KeyboardInterrupt while waiting).
 
         Returns
         -------
@@ -216,7 +227,8 @@ class Stack:
         try:
             while self._running:
                 running = self._running[-1]
-                codes[running.role.name] = _terminate(running.process, timeout_seconds)
+                wait = running.role.stop_seconds or timeout_seconds
+                codes[running.role.name] = _terminate(running.process, wait)
                 self._running.pop().log.close()
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, kill what is left
             while self._running:

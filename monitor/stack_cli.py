@@ -57,6 +57,7 @@ def up(
     from monitor.project import load_project
     from monitor.registration import register_project_models
     from monitor.scheduling.sync import check_monitor_params
+    from monitor.serving_workers import process_options
     from monitor.stack import Stack, StackError, project_roles
     from storage import create_session_factory, display_url
     from storage.repositories.tokens import create_token, revoke_token
@@ -98,7 +99,10 @@ def up(
         "DRIFTLINE_HOST": settings.host,
         "DRIFTLINE_AUTO_MIGRATE": "false",
     }
-    roles = project_roles(ports, host=local, tap_token=tap_token or "")
+    _, grace_seconds = process_options(settings, project)
+    roles = project_roles(
+        ports, host=local, tap_token=tap_token or "", serve_grace_seconds=grace_seconds
+    )
     stack = Stack(roles, log_dir=settings.data_dir / "logs", env=env)
     console.print(f"store    {display_url(engine.url)}", markup=False)
     console.print(f"project  {path}", markup=False)

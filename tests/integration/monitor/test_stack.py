@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.stack import Role, Stack, StackError
+from monitor.stack import Role, Stack, StackError, project_roles
 from tests.integration.monitor.scheduling.test_leader_failover import free_port
 
 pytestmark = pytest.mark.integration
@@ -137,3 +137,14 @@ def test_a_second_interrupt_while_stopping_kills_what_is_left(
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone, and reaped
     assert stack.stop() == {}
+
+
+def test_the_inference_server_gets_its_grace_period_and_a_margin_to_stop() -> None:
+    ports = {"sidecar": 1, "serve": 2, "monitor": 3}
+    roles = {
+        role.name: role
+        for role in project_roles(ports, host="127.0.0.1", tap_token="t", serve_grace_seconds=90)
+    }
+    assert roles["serve"].stop_seconds == 95
+    assert roles["sidecar"].stop_seconds is None
+    assert roles["monitor"].stop_seconds is None
