@@ -3,7 +3,7 @@
 ``POST /v1/models/{model}/predictions``::
 
     {"version": "3",                      # optional: the newest registered version
-     "records": [{"request_id": "r-1",    # required, unique per model (replays are skipped)
+     "records": [{"request_id": "r-1",    # required, unique per model (replays skipped: (*))
                   "timestamp": 1767225600.5,     # optional: epoch seconds or ISO 8601 (UTC)
                   "features": {"age": 41, "country": "fr"},
                   "prediction": "yes",           # class label, or a number for regression
@@ -18,6 +18,12 @@
 
 Class labels may be sent as the label or as its index in the model's classes (an integer,
 when no class is spelled like that integer).
+
+(*) A record sent again is stored once. On PostgreSQL, where the records table is partitioned
+by time, "again" means the same request id *and* the same timestamp: a client retrying a
+batch must send the timestamps it sent the first time (a record without one is stamped
+with its arrival time, which differs on a retry). Spool and stream replays carry the stamp
+they got at first acceptance, so they are always stored once.
 
 A record that does not fit the model is not dropped: it is stored as a ``bad_input`` failure
 with its reason (so it counts toward failure rates), and the problem is reported to the
