@@ -31,6 +31,7 @@ _CONCURRENCY = 64
 #: Most requests waiting for an answer or a connection.
 _BACKLOG = 2 * _CONCURRENCY
 _TIMEOUT_SECONDS = 10.0
+_KEEPALIVE_SECONDS = 2.0  # below the server's keep-alive timeout (uvicorn: 5 s)
 
 
 @dataclass
@@ -92,7 +93,14 @@ class TrafficReplay:
 
     async def run(self) -> TrafficCounts:
         """Send the traffic, then the labels still due; return the counts."""
-        limits = httpx.Limits(max_connections=_CONCURRENCY, max_keepalive_connections=_CONCURRENCY)
+        # Idle connections are dropped here before the server's keep-alive timeout (uvicorn:
+        # 5 s) closes them, so a request is never written to a connection the server is
+        # closing at that moment (a lost request, seen once in CI at equal timeouts).
+        limits = httpx.Limits(
+            max_connections=_CONCURRENCY,
+            max_keepalive_connections=_CONCURRENCY,
+            keepalive_expiry=_KEEPALIVE_SECONDS,
+        )
         async with httpx.AsyncClient(limits=limits, timeout=_TIMEOUT_SECONDS) as client:
             slots = asyncio.Semaphore(_CONCURRENCY)
             tasks: set[asyncio.Task[None]] = set()
