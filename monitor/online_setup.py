@@ -7,7 +7,8 @@ serving that snapshot, not the base file) and returns the configurations to serv
 function that wraps the built server's app in :class:`~serving.online.service.LearningApp`.
 
 A process that is not the learner (``learner=False``: a worker beside the one that learns)
-only follows the snapshots the learner publishes.
+starts on the snapshot the learner published last and follows the ones it publishes; its
+learning admin routes go to the learner through ``remote``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from serving.admin import AdminPolicy
 from serving.config import ModelConfig
 from serving.online.config import GuardConfig, OnlineConfig
 from serving.online.learner import Learner
-from serving.online.metrics import LearningCollector
-from serving.online.service import LearningApp, OnlineLearning
+from serving.online.metrics import LearningMetrics
+from serving.online.service import LearningApp, OnlineLearning, Remote, published_config
 from serving.server import Server
 
 __all__ = ["learning_config", "start_learning", "with_learning"]
@@ -89,10 +90,13 @@ def start_learning(
     stack: ExitStack,
     *,
     learner: bool = True,
+    remote: Remote | None = None,
 ) -> tuple[list[ModelConfig], Wrap | None]:
     """Resume the learners of ``configs``; returns what to serve and how to wrap the app.
 
-    Returns ``(configs, None)`` unchanged when no model learns online.
+    With ``learner=False`` nothing is learnt here: the models start on their published
+    snapshots, and ``remote`` takes their admin actions to the learner. Returns
+    ``(configs, None)`` unchanged when no model learns online.
     """
     learning = [c for c in configs if c.learning is not None]
     if not learning:
@@ -125,12 +129,24 @@ def start_learning(
             with create_session_factory(engine)() as session:
                 handle = get_model_version(session, name, base.version)
             learners[name] = Learner(base, SqlLearningStore(engine, handle))
-    serving = [learners[c.name].start() if c.name in learners else c for c in configs]
+    serving = [
+        learners[c.name].start()
+        if c.name in learners
+        else published_config(c)
+        if c.name in followed
+        else c
+        for c in configs
+    ]
 
     def wrap(server: Server, admin: AdminPolicy) -> LearningApp:
-        online = OnlineLearning(server.repository, learners, followed)
-        if learners:
-            server.registry.register(LearningCollector(learners))
+        metrics = LearningMetrics(learners, server.registry) if learners else None
+        online = OnlineLearning(
+            server.repository,
+            learners,
+            followed,
+            remote=remote,
+            after_step=metrics.sync if metrics is not None else None,
+        )
         return LearningApp(server.app, online, admin=admin)
 
     return serving, wrap

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 from monitor import __version__
-from monitor.errors import ConfigError
 from monitor.online_setup import learning_config, start_learning
 from monitor.project import Project
 from monitor.project.serving_specs import ServingSpec
@@ -25,7 +24,7 @@ from storage import display_url
 if TYPE_CHECKING:
     from serving.workers import WorkerContext
 
-__all__ = ["build_server", "model_configs", "run_server"]
+__all__ = ["admin_policy", "build_server", "model_configs", "run_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +94,10 @@ def build_server(
 ) -> Server:
     """The server for ``configs`` with the settings' admin policy, body limit and gRPC port;
     as one of several worker processes when ``worker`` is given."""
-    token = settings.admin_token.get_secret_value() if settings.admin_token else None
     return create_server(
         configs,
         tap=tap,
-        admin=AdminPolicy(token=token, allow_pickle=settings.serve_allow_pickle),
+        admin=admin_policy(settings),
         registry=registry,
         max_body_bytes=settings.max_body_bytes,
         version=__version__,
@@ -133,13 +131,6 @@ def run_server(
     from monitor.serving_workers import process_options
 
     workers, grace_seconds = process_options(settings, project)
-    learning = sorted(c.name for c in configs if c.learning is not None)
-    if workers > 1 and learning:
-        raise ConfigError(
-            f"model(s) {', '.join(map(repr, learning))} learn online, which runs in one "
-            f"serving process for now; serve them with 1 worker, not {workers} "
-            "(--workers, DRIFTLINE_SERVE_WORKERS, serving.workers)"
-        )
     if workers > 1:
         from monitor.serving_workers import run_workers
 
@@ -159,7 +150,7 @@ def run_server(
         server = build_server(
             settings, configs, tap=tap, registry=registry, grace_seconds=grace_seconds
         )
-        app = server.app if wrap_learning is None else wrap_learning(server, _admin(settings))
+        app = server.app if wrap_learning is None else wrap_learning(server, admin_policy(settings))
         names = ", ".join(f"{c.name} v{c.version}" for c in configs) or "none (use the API)"
         logger.info("serving %s on http://%s:%d", names, settings.host, settings.port)
         uvicorn.run(
@@ -173,7 +164,9 @@ def run_server(
         )
 
 
-def _admin(settings: Settings) -> AdminPolicy:
+def admin_policy(settings: Settings) -> AdminPolicy:
+    """Who may use the admin routes (``DRIFTLINE_ADMIN_TOKEN``) and whether they may load
+    pickles (``DRIFTLINE_SERVE_ALLOW_PICKLE``)."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     return AdminPolicy(token=token, allow_pickle=settings.serve_allow_pickle)
 

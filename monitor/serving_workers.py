@@ -6,13 +6,19 @@ batchers and its own tap. With a sidecar (``DRIFTLINE_TAP_URL``) every worker pu
 recording in-process, each worker has its own spool, ``<data dir>/spool/serve-<port>-<n>``
 (a restarted worker takes over the spool of the one it replaces), and the supervisor migrates
 the store and registers the project's models once, before the workers start.
+
+Models that learn online (``learning: online``) are learnt by worker 0 alone; the other
+workers serve the snapshots it publishes (:mod:`serving.online.service`) and hand the
+learning admin routes to it through the supervisor.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from contextlib import ExitStack
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
@@ -20,11 +26,18 @@ from monitor.errors import ConfigError
 from monitor.project import Project
 from monitor.settings import Settings
 from serving.config import ModelConfig
+from serving.errors import ServingError
 from serving.server import Server
 from serving.tap import Tap
 from serving.workers import WorkerContext
 
-__all__ = ["build_worker", "process_options", "run_workers"]
+if TYPE_CHECKING:
+    from serving.online.service import OnlineLearning
+
+__all__ = ["LEARNER_WORKER", "build_worker", "process_options", "run_workers"]
+
+LEARNER_WORKER = 0
+"""The worker that learns the models that learn online (the others follow its snapshots)."""
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +83,7 @@ def run_workers(
     )
 
     recording = record and settings.tap_url is None
-    if recording:
+    if recording or any(c.learning is not None for c in configs):
         _prepare_store(settings, project)
     plan = WorkerPlan(
         build=partial(build_worker, settings, configs, recording),
@@ -100,7 +113,8 @@ def build_worker(
     stack: ExitStack,
 ) -> Server:
     """One worker's server (runs in the worker process)."""
-    from monitor.serving_setup import build_server
+    from monitor.online_setup import start_learning
+    from monitor.serving_setup import admin_policy, build_server
 
     registry = CollectorRegistry(auto_describe=True)
     tap: Tap | None = None
@@ -123,7 +137,40 @@ def build_worker(
             stack=stack,
         )
         tap = CollectorTap(started.collector)
-    return build_server(settings, configs, tap=tap, registry=registry, worker=context)
+    learner = context.index == LEARNER_WORKER
+    configs, wrap_learning = start_learning(
+        settings.model_copy(update={"auto_migrate": False}),  # migrated by the supervisor
+        None,
+        configs,
+        stack,
+        learner=learner,
+        remote=None if learner else partial(_learner_call, context),
+    )
+    server = build_server(settings, configs, tap=tap, registry=registry, worker=context)
+    if wrap_learning is None:
+        return server
+    app = wrap_learning(server, admin_policy(settings))
+    if learner:
+        context.calls.serve(partial(_learning_action, app.learning))
+    return dataclasses.replace(server, app=app)
+
+
+async def _learner_call(
+    context: WorkerContext, model: str, action: str, body: bytes
+) -> dict[str, Any]:
+    """A learning admin action, handed to the learner worker."""
+    result: dict[str, Any] = await context.calls.call(
+        LEARNER_WORKER, ("learning", model, action, body)
+    )
+    return result
+
+
+async def _learning_action(online: OnlineLearning, payload: Any) -> dict[str, Any]:
+    """The learner worker's side of :func:`_learner_call`."""
+    kind, model, action, body = payload
+    if kind != "learning":
+        raise ServingError(f"worker {LEARNER_WORKER} takes no {kind!r} calls")
+    return await online.control(model, action, body)
 
 
 def _prepare_store(settings: Settings, project: Project | None) -> None:

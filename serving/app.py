@@ -43,13 +43,15 @@ from serving.protocol.requests import parse_request
 from serving.protocol.responses import encode_error, encode_json, encode_result
 from serving.repository import ModelRepository
 
-__all__ = ["STATUS", "ServingApp"]
+__all__ = ["STATUS", "ASGIApp", "ServingApp"]
 
 logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI application (the server's app, or one wrapping it)."""
 
 STATUS: tuple[tuple[type[ServingError], int], ...] = (
     (AdminAccessError, 403),

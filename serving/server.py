@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 from serving.admin import AdminPolicy
-from serving.app import ServingApp
+from serving.app import ASGIApp, ServingApp
 from serving.composite.graph import deploy_order
 from serving.config import ModelConfig
 from serving.deployer import Deployer
@@ -37,7 +37,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 class Server:
     """An assembled server: the ASGI app and the parts an embedding process may want."""
 
-    app: ServingApp
+    app: ASGIApp
+    """The app to serve: :class:`~serving.app.ServingApp`, or a wrapper of it."""
     repository: ModelRepository
     registry: CollectorRegistry
     grpc: GrpcServer | None = None

@@ -1,12 +1,14 @@
 """Running the learning in a server: the learner's thread, the followers, the admin routes.
 
-- **The learner** (one process per model, ``learner: true``) runs :meth:`Learner.step` on
-  its own thread, off the event loop; when it publishes a snapshot, the server deploys it
-  (the previous version drains) and ``current.json`` in the snapshot directory points at it.
-- **Followers**: every serving process polls ``current.json`` every ``poll_seconds`` and
-  deploys the version it names when that is not the one it serves. A worker is therefore at
-  most one snapshot behind the learner for ``poll_seconds`` plus a load; the learner
-  publishes every ``snapshot_every`` examples or ``snapshot_seconds``.
+- **The learner** (one process per model, ``learner: true``; worker 0 when ``driftline
+  serve`` runs several workers) runs :meth:`Learner.step` on its own thread, off the event
+  loop; when it publishes a snapshot, the server deploys it (the previous version drains)
+  and ``current.json`` in the snapshot directory points at it.
+- **Followers**: every other serving process polls ``current.json`` every ``poll_seconds`` and
+  deploys the version it names when that is not the one it serves; a process that starts
+  serves the published snapshot from the first request. A worker beside the learner is
+  therefore behind it by at most ``poll_seconds`` plus the time to load a snapshot; the
+  learner publishes every ``snapshot_every`` examples or ``snapshot_seconds``.
 - **Admin routes**, beside the repository extension and under the same admin policy::
 
       GET  /v2/repository/models/{m}/learning             the learner's status
@@ -15,6 +17,9 @@
       POST /v2/repository/models/{m}/learning/rollback    {"parameters": {"version": V}}:
                                                           restore a snapshot (default: the
                                                           newest good one) and freeze
+
+  A process that follows a model but does not learn it hands these to the learner's
+  process (``remote``: through the supervisor, when serving with several workers).
 
 :class:`LearningApp` wraps the server's ASGI app: it starts the learning once the app has
 started (models deployed) and stops it before the app shuts down.
@@ -31,23 +36,45 @@ from typing import Any
 import orjson
 
 from serving.admin import AdminAccessError, AdminPolicy, read_parameters
+from serving.app import ASGIApp, Receive, Scope, Send
 from serving.config import ModelConfig
-from serving.errors import InvalidRequestError, ModelNotFoundError, ServingError
+from serving.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    ModelNotReadyError,
+    ServingError,
+)
 from serving.online.learner import Learner, snapshot_config
 from serving.online.snapshots import Published, publish, read_published
 from serving.online.store import SnapshotInfo
 from serving.repository import ModelRepository
 
-__all__ = ["LearningApp", "OnlineLearning"]
+__all__ = ["ACTIONS", "LearningApp", "OnlineLearning", "Remote", "published_config"]
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _BACKOFF_SECONDS = 5.0
+
+ACTIONS = ("status", "freeze", "unfreeze", "rollback")
+"""What the admin routes ask of a learner."""
+
+Remote = Callable[[str, str, bytes], Awaitable[dict[str, Any]]]
+"""Hands ``(model, action, body)`` to the process that learns the model; its status."""
+
+
+def published_config(base: ModelConfig) -> ModelConfig:
+    """What a follower of ``base`` serves: the snapshot the learner published last, or
+    ``base`` before the first one."""
+    learning = base.learning
+    assert learning is not None
+    published = read_published(learning.snapshot_dir, base.name)
+    if published is None:
+        return base
+    snapshot = SnapshotInfo(
+        published.sequence, published.version, published.file, published.sha256 or None, "good"
+    )
+    return snapshot_config(base, snapshot)
 
 
 class OnlineLearning:
@@ -61,6 +88,11 @@ class OnlineLearning:
         The models this process learns, by name (already started).
     followed
         The base configuration of every learning model this process serves.
+    remote
+        Where the admin actions on a followed model that another process learns go (None:
+        they are refused with 404).
+    after_step
+        Run on a learner's thread after each of its steps (metrics catch up with it).
     """
 
     def __init__(
@@ -68,10 +100,15 @@ class OnlineLearning:
         repository: ModelRepository,
         learners: Mapping[str, Learner],
         followed: Mapping[str, ModelConfig],
+        *,
+        remote: Remote | None = None,
+        after_step: Callable[[], None] | None = None,
     ) -> None:
         self.repository = repository
         self.learners = dict(learners)
         self.followed = dict(followed)
+        self.remote = remote
+        self._after_step = after_step
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -88,8 +125,9 @@ class OnlineLearning:
             )
             thread.start()
             self._threads.append(thread)
-        for config in self.followed.values():
-            self._tasks.append(asyncio.create_task(self._follow(config)))
+        for name, config in self.followed.items():
+            if name not in self.learners:  # a learner deploys what it publishes itself
+                self._tasks.append(asyncio.create_task(self._follow(config)))
 
     async def stop(self) -> None:
         """Stop the followers and let each learner finish its step."""
@@ -130,6 +168,8 @@ class OnlineLearning:
                 logger.exception("model %s: a learning step failed", learner.base.name)
                 self._stopping.wait(_BACKOFF_SECONDS)
                 continue
+            if self._after_step is not None:
+                self._after_step()
             if result.learnt + result.refused < learner.learning.batch_size:
                 self._stopping.wait(poll)  # caught up: wait for more labels
 
@@ -138,18 +178,9 @@ class OnlineLearning:
         assert learning is not None
         while True:
             try:
-                published = await asyncio.to_thread(
-                    read_published, learning.snapshot_dir, base.name
-                )
-                if published is not None and self._serving(base.name) != published.version:
-                    snapshot = SnapshotInfo(
-                        published.sequence,
-                        published.version,
-                        published.file,
-                        published.sha256 or None,
-                        "good",
-                    )
-                    await self.repository.deploy(snapshot_config(base, snapshot))
+                config = await asyncio.to_thread(published_config, base)
+                if config is not base and self._serving(base.name) != config.version:
+                    await self.repository.deploy(config)
             except asyncio.CancelledError:
                 raise
             except Exception:  # process boundary: keep serving what is loaded
@@ -174,9 +205,30 @@ class OnlineLearning:
             )
         return learner
 
+    async def handle(self, name: str, action: str, body: bytes) -> dict[str, Any]:
+        """Run an admin action (:data:`ACTIONS`) on ``name``'s learner, here or in the
+        process that learns it; returns the learner's status.
+
+        Raises
+        ------
+        ModelNotFoundError
+            No such action, or ``name`` is not learnt online here or by the remote.
+        InvalidRequestError
+            The body's parameters are wrong.
+        """
+        if action not in ACTIONS:
+            raise _unknown_action(action)
+        if name not in self.learners and name in self.followed and self.remote is not None:
+            return await self.remote(name, action, body)
+        return await self.control(name, action, body)
+
     async def control(self, name: str, action: str, body: bytes) -> dict[str, Any]:
-        """Run ``freeze``, ``unfreeze`` or ``rollback`` off the loop; returns the status."""
+        """Run an admin action on the learner of ``name`` in this process (off the loop)."""
         learner = self.learner(name)
+        if action == "status":
+            # Off the loop too: a learning step holds the learner's lock while the loop
+            # deploys the snapshot it publishes.
+            return await asyncio.to_thread(learner.status)
         parameters = read_parameters(body)
         reason = parameters.get("reason", "manual")
         if not isinstance(reason, str):
@@ -191,10 +243,8 @@ class OnlineLearning:
                 raise InvalidRequestError("parameters.version: expected a string")
             await asyncio.to_thread(learner.rollback, version, reason)
         else:
-            raise ModelNotFoundError(
-                f"no learning action {action!r}; use freeze, unfreeze, rollback"
-            )
-        return learner.status()
+            raise _unknown_action(action)
+        return await asyncio.to_thread(learner.status)
 
 
 class LearningApp:
@@ -243,7 +293,7 @@ class LearningApp:
             if not rest:
                 if method != "GET":
                     raise _MethodError("GET")
-                await _answer(send, 200, self.learning.learner(name).status())
+                await _answer(send, 200, await self.learning.handle(name, "status", b""))
                 return
             if method != "POST":
                 raise _MethodError("POST")
@@ -251,8 +301,10 @@ class LearningApp:
             headers = dict(scope["headers"])
             authorization = headers.get(b"authorization", b"").decode("latin-1") or None
             self._admin.check(authorization, client[0] if client else None)
+            if rest[0] not in ACTIONS[1:]:
+                raise _unknown_action(rest[0])
             body = await _body(receive)
-            await _answer(send, 200, await self.learning.control(name, rest[0], body))
+            await _answer(send, 200, await self.learning.handle(name, rest[0], body))
         except _MethodError as error:
             await _answer(send, 405, {"error": f"method {method} not allowed here; use {error}"})
         except AdminAccessError as error:
@@ -261,9 +313,15 @@ class LearningApp:
             await _answer(send, 404, {"error": str(error)})
         except InvalidRequestError as error:
             await _answer(send, 400, {"error": str(error)})
+        except ModelNotReadyError as error:
+            await _answer(send, 503, {"error": str(error)})
         except Exception as error:  # process boundary: a bug is a 500, never a dropped request
             logger.exception("learning admin %s %s failed", method, scope["path"])
             await _answer(send, 500, {"error": f"internal error: {error}"})
+
+
+def _unknown_action(action: str) -> ModelNotFoundError:
+    return ModelNotFoundError(f"no learning action {action!r}; use {', '.join(ACTIONS[1:])}")
 
 
 class _MethodError(Exception):

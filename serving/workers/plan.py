@@ -16,6 +16,7 @@ from serving.deployer import Deployer
 
 if TYPE_CHECKING:
     from serving.server import Server
+    from serving.workers.control import CrossWorkerCalls
 
 __all__ = ["Build", "RestartPolicy", "WorkerContext", "WorkerPlan"]
 
@@ -33,16 +34,24 @@ class WorkerContext:
         then loads and unloads on every worker.
     grace_seconds
         How long in-flight requests may take to finish when the worker stops.
+    workers
+        How many workers the server runs.
+    calls
+        Calls to the other workers, and the handler for theirs to this one (connected once
+        the worker has started).
     """
 
     index: int
     deployer: Deployer
     grace_seconds: float
+    workers: int
+    calls: CrossWorkerCalls
 
 
 Build = Callable[[WorkerContext, ExitStack], "Server"]
 """Builds a worker's server; resources to release at exit (a tap) go on the stack. The
-server's gRPC listener, if any, must share its port (``grpc_reuse_port=True``)."""
+server's gRPC listener, if any, must share its port (``grpc_reuse_port=True``). The returned
+server's ``app`` is what the worker serves (it may wrap the one ``create_server`` built)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ the imports again.
   crash; too many crashes within the policy's window stop the server
   (:class:`~serving.workers.errors.WorkersFailedError`). The kernel closes the dead
   worker's connections, so its in-flight requests fail at once on the client's side.
-* **Repository API**: see :mod:`serving.workers.control`.
+* **Repository API** and **calls between workers**: see :mod:`serving.workers.control`.
 * **Stop** (SIGTERM or SIGINT): every worker gets SIGTERM, stops accepting, finishes what is
   in flight within the grace period and exits; workers still running one second after it
   are killed. A second SIGINT kills them at once.
@@ -41,7 +41,7 @@ from typing import Any
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from serving.errors import ServingError
+from serving.errors import ModelNotReadyError, ServingError
 from serving.workers.control import Operation, OperationLog, portable_error
 from serving.workers.errors import WorkersFailedError, WorkerStartupError
 from serving.workers.gauges import ENVIRONMENT_VARIABLE
@@ -63,6 +63,15 @@ class _Worker:
     connection: Connection
     ready: bool = False
     failure: str | None = None
+
+
+@dataclass(eq=False, frozen=True)
+class _Call:
+    """A call under way from one worker to another."""
+
+    origin: _Worker
+    request_id: int
+    target: _Worker
 
 
 @dataclass(eq=False)
@@ -91,6 +100,7 @@ class Supervisor:
         self._workers: dict[int, _Worker] = {}
         self._log = OperationLog()
         self._broadcasts: dict[int, _Broadcast] = {}
+        self._calls: dict[int, _Call] = {}
         self._operation_ids = itertools.count()
         self._crashes: list[float] = []
         self._restarts: dict[int, float] = {}
@@ -187,6 +197,10 @@ class Supervisor:
             self._broadcast(worker, message[1], message[2])
         elif kind == "applied":
             self._applied(worker, message[1], message[2])
+        elif kind == "call":
+            self._call(worker, message[1], message[2], message[3])
+        elif kind == "returned":
+            self._returned(message[1], message[2], message[3])
 
     def _exited(self, worker: _Worker) -> None:
         worker.process.join()
@@ -198,6 +212,11 @@ class Supervisor:
             mark_process_dead(worker.process.pid, self._metrics_dir)  # type: ignore[no-untyped-call]
         for operation_id in list(self._broadcasts):
             self._answered(operation_id, worker)
+        for call_id, call in list(self._calls.items()):
+            if call.target is worker:
+                self._returned(
+                    call_id, None, ModelNotReadyError(f"worker {worker.index} exited; try again")
+                )
         if not self._started:
             reason = worker.failure or f"it exited with status {code}"
             raise WorkerStartupError(f"worker {worker.index} did not start: {reason}")
@@ -265,6 +284,37 @@ class Supervisor:
         if self._workers.get(broadcast.origin.index) is broadcast.origin:
             with contextlib.suppress(OSError):
                 broadcast.origin.connection.send(("answer", broadcast.request_id, answer))
+
+    # -- calls between workers -----------------------------------------------------------
+
+    def _call(self, origin: _Worker, request_id: int, index: int, payload: Any) -> None:
+        target = self._workers.get(index)
+        if target is None or not target.ready:
+            self._reply(
+                origin,
+                request_id,
+                None,
+                ModelNotReadyError(f"worker {index} is not running (it is restarting); try again"),
+            )
+            return
+        call_id = next(self._operation_ids)
+        self._calls[call_id] = _Call(origin, request_id, target)
+        try:
+            target.connection.send(("call", call_id, payload))
+        except OSError:
+            self._returned(call_id, None, ModelNotReadyError(f"worker {index} is not reachable"))
+
+    def _returned(self, call_id: int, result: Any, error: ServingError | None) -> None:
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            self._reply(call.origin, call.request_id, result, error)
+
+    def _reply(
+        self, origin: _Worker, request_id: int, result: Any, error: ServingError | None
+    ) -> None:
+        if self._workers.get(origin.index) is origin:
+            with contextlib.suppress(OSError):
+                origin.connection.send(("reply", request_id, result, error))
 
     # -- stopping -------------------------------------------------------------------------
 

@@ -25,7 +25,13 @@ import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.server import Server
-from serving.workers.control import BroadcastDeployer, Operation, WorkerChannel, apply
+from serving.workers.control import (
+    BroadcastDeployer,
+    CrossWorkerCalls,
+    Operation,
+    WorkerChannel,
+    apply,
+)
 from serving.workers.gauges import GaugeMirror, exposition_registry, multiprocess_dir
 from serving.workers.plan import WorkerContext, WorkerPlan
 from serving.workers.sockets import bind_shared
@@ -148,8 +154,10 @@ def worker_main(
         plan.setup()
     with ExitStack() as stack:
         deployer = BroadcastDeployer()
+        calls = CrossWorkerCalls()
+        context = WorkerContext(index, deployer, plan.grace_seconds, plan.workers, calls)
         try:
-            server = plan.build(WorkerContext(index, deployer, plan.grace_seconds), stack)
+            server = plan.build(context, stack)
             sock = bind_shared(plan.host, plan.port)
         except Exception as error:  # process boundary: report to the supervisor, then exit
             logger.exception("worker %d could not start", index)
@@ -159,6 +167,7 @@ def worker_main(
             return
         channel = WorkerChannel(connection, server.repository)
         deployer.attach(channel)
+        calls.attach(channel)
         holder: list[uvicorn.Server] = []
         app = WorkerApp(
             server,

@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.errors import ConfigError
 from monitor.project import ProjectFileError, parse_project
-from monitor.serving_setup import model_configs, run_server
-from monitor.settings import Settings
+from monitor.serving_setup import model_configs
 
 BASE: dict[str, Any] = yaml.safe_load(
     """
@@ -91,14 +89,3 @@ def test_online_learning_needs_numeric_features() -> None:
     document["models"][0]["features"].append({"name": "plan", "kind": "categorical"})
     with pytest.raises(ProjectFileError, match="needs numeric features; this model has categ"):
         _parse(document)
-
-
-def test_serving_a_learning_model_with_several_workers_is_refused_in_one_line(
-    tmp_path: Path,
-) -> None:
-    project = _parse(BASE)
-    configs = model_configs(project, tmp_path)
-    settings = Settings(serve_workers=2, data_dir=tmp_path)
-    with pytest.raises(ConfigError, match=r"'churn' learn online.*1 worker, not 2"):
-        run_server(settings, configs, project, record=False)
-    assert not any(tmp_path.iterdir())  # refused before any process, file or learner started

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from serving.admin import AdminPolicy
+from serving.errors import ModelNotReadyError
 from serving.online.learner import Learner
 from serving.online.memory import MemoryStore
-from serving.online.metrics import LearningCollector
-from serving.online.service import LearningApp, OnlineLearning
+from serving.online.metrics import LearningMetrics
+from serving.online.service import LearningApp, OnlineLearning, Remote, published_config
 from serving.server import create_server
 from tests.unit.serving.asgi import running
 from tests.unit.serving.online.streams import FEATURES, hyperplane, model_config, river_model
@@ -48,13 +49,22 @@ async def _until_version(http: httpx.AsyncClient, version: str) -> None:
     raise AssertionError(f"never served {version}; last answer {answer.json()}")
 
 
-def _app(learner: Learner | None, base: Any, store: MemoryStore | None = None) -> LearningApp:
-    config = learner.start() if learner is not None else base
+def _app(learner: Learner | None, base: Any, *, remote: Remote | None = None) -> LearningApp:
+    """A server of ``base`` that learns it (``learner``) or follows its snapshots."""
+    config = learner.start() if learner is not None else published_config(base)
     server = create_server([config])
     learners = {"m": learner} if learner is not None else {}
-    server.registry.register(LearningCollector(learners))
-    online = OnlineLearning(server.repository, learners, {"m": base})
+    metrics = LearningMetrics(learners, server.registry)
+    online = OnlineLearning(
+        server.repository, learners, {"m": base}, remote=remote, after_step=metrics.sync
+    )
     return LearningApp(server.app, online, admin=AdminPolicy())
+
+
+def _learning(base: Any) -> Any:
+    """``base`` polling and snapshotting often."""
+    learning = dataclasses.replace(base.learning, poll_seconds=0.02, snapshot_every=100)
+    return dataclasses.replace(base, learning=learning)
 
 
 async def test_the_server_answers_with_each_snapshot_and_obeys_the_admin_routes(
@@ -101,7 +111,13 @@ async def test_the_server_answers_with_each_snapshot_and_obeys_the_admin_routes(
         assert "no snapshot '9'" in bad.json()["error"]
         metrics = (await http.get("/metrics")).text
         assert 'driftline_online_frozen{model="m"} 1.0' in metrics
-        assert 'driftline_online_examples_total{model="m",outcome="learnt"}' in metrics
+        assert 'driftline_online_examples_total{model="m",outcome="learnt"} 300.0' in metrics
+        assert 'driftline_online_guard_alarms_total{model="m",reason="drift_detector"} 0.0' in (
+            metrics
+        )
+        unknown_action = await http.post("/v2/repository/models/m/learning/status", json={})
+        assert unknown_action.status_code == 404
+        assert "no learning action 'status'" in unknown_action.json()["error"]
         get_only = await http.post("/v2/repository/models/m/learning", json={})
         assert get_only.status_code == 405
     assert [e.kind for e in store.events] == ["freeze", "rollback"]
@@ -136,3 +152,88 @@ async def test_a_follower_serves_what_the_learner_published(tmp_path: Path) -> N
     follower = _app(None, copy.deepcopy(base))
     async with running(follower) as http:  # type: ignore[arg-type]
         await _until_version(http, published)
+
+
+async def test_a_follower_starts_on_the_published_snapshot_and_hands_admin_to_the_learner(
+    tmp_path: Path,
+) -> None:
+    rows, truth = hyperplane(700, seed=5)
+    base = _learning(model_config(river_model(rows[:300], truth[:300]), tmp_path, name="m"))
+    store = MemoryStore(len(FEATURES))
+    leader = _app(Learner(base, store), base)
+    async with running(leader) as learner_http:  # type: ignore[arg-type]
+        store.add([f"r{i}" for i in range(300, 500)], rows[300:500], truth[300:500])
+        await _until_version(learner_http, "1-s1")
+        for _ in range(500):
+            if leader.learning.learners["m"].counts["learnt"] == 200:
+                break
+            await asyncio.sleep(0.02)
+        follower = _app(None, copy.deepcopy(base), remote=leader.learning.control)
+        async with running(follower) as http:  # type: ignore[arg-type]
+            first = await http.post("/v2/models/m/infer", json=_infer_body(rows[:2]))
+            assert first.json()["model_version"] == "1-s1"  # the published one, not the base
+
+            status = (await http.get("/v2/repository/models/m/learning")).json()
+            assert status == (await learner_http.get("/v2/repository/models/m/learning")).json()
+            assert status["counts"]["learnt"] == 200
+            frozen = await http.post("/v2/repository/models/m/learning/freeze", json={})
+            assert frozen.status_code == 200, frozen.text
+            assert frozen.json()["frozen"] is True
+            assert leader.learning.learners["m"].frozen
+            bad = await http.post(
+                "/v2/repository/models/m/learning/rollback", json={"parameters": {"version": 3}}
+            )
+            assert bad.status_code == 400
+            assert "parameters.version: expected a string" in bad.json()["error"]
+    assert [e.kind for e in store.events] == ["freeze"]
+
+
+async def test_a_follower_without_the_learner_says_so(tmp_path: Path) -> None:
+    rows, truth = hyperplane(300, seed=6)
+    base = _learning(model_config(river_model(rows, truth), tmp_path, name="m"))
+    async with running(_app(None, base)) as http:  # type: ignore[arg-type]
+        first = await http.post("/v2/models/m/infer", json=_infer_body(rows[:2]))
+        assert first.json()["model_version"] == "1"  # nothing published yet: the base file
+        answer = await http.get("/v2/repository/models/m/learning")
+        assert answer.status_code == 404
+        assert "does not learn online in this process" in answer.json()["error"]
+
+
+async def test_a_learner_that_is_away_is_a_503(tmp_path: Path) -> None:
+    rows, truth = hyperplane(300, seed=7)
+    base = _learning(model_config(river_model(rows, truth), tmp_path, name="m"))
+
+    async def restarting(name: str, action: str, body: bytes) -> dict[str, Any]:
+        raise ModelNotReadyError("worker 0 is not running (it is restarting); try again")
+
+    async with running(_app(None, base, remote=restarting)) as http:  # type: ignore[arg-type]
+        answer = await http.post("/v2/repository/models/m/learning/freeze", json={})
+        assert answer.status_code == 503
+        assert "restarting" in answer.json()["error"]
+
+
+async def test_a_status_request_during_a_publishing_step_does_not_block_the_loop(
+    tmp_path: Path,
+) -> None:
+    rows, truth = hyperplane(300, seed=8)
+    base = _learning(model_config(river_model(rows, truth), tmp_path, name="m"))
+    learner = Learner(base, MemoryStore(len(FEATURES)))
+    app = _app(learner, base)
+    async with running(app) as http:  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        released = asyncio.Event()
+
+        async def on_the_loop() -> None:  # what a publish waits for: the loop to deploy
+            await asyncio.sleep(0.2)
+            released.set()
+
+        def step_that_publishes() -> None:
+            with learner._lock:  # as Learner.step holds it while it publishes
+                asyncio.run_coroutine_threadsafe(on_the_loop(), loop).result(timeout=10)
+
+        stepping = asyncio.create_task(asyncio.to_thread(step_that_publishes))
+        await asyncio.sleep(0.05)
+        status = await asyncio.wait_for(http.get("/v2/repository/models/m/learning"), 10)
+        assert status.status_code == 200
+        assert released.is_set()  # answered after the step, which the loop let finish
+        await stepping
