@@ -19,12 +19,19 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import URL, Engine, make_url
 
 from storage import create_engine, sqlite_url
 from tests.database_pool import PostgresPool, SqliteTemplate, postgres_database
 
 POSTGRES_ENV = "DRIFTLINE_TEST_DATABASE_URL"
+
+# Property tests check values, not speed: on a shared 2-core machine running two test
+# workers, one example can take longer than hypothesis' default 200 ms deadline, which then
+# fails a correct test as flaky. Speed is the benchmarks' business.
+settings.register_profile("driftline", deadline=None)
+settings.load_profile("driftline")
 
 
 def postgres_base_url() -> str | None:
