@@ -29,6 +29,7 @@ KINDS: Final = (
     ("performance", "Performance"),
     ("failures", "Failures"),
     ("health", "Latency"),
+    ("online_learning", "Learning"),
 )
 #: Higher is worse; a monitor without results ranks lowest.
 STATUS_RANK: Final = {
@@ -98,6 +99,14 @@ def headline_value(kind: str, point: ResultPoint) -> tuple[str, float | None]:
             return "—", None
         label = "p99 " if p99 is not None else ""
         return f"{label}{1000 * value:.1f} ms", value
+    if kind == "online_learning":
+        alarms = int(score or 0)
+        learnt = summary.get("examples_learnt")
+        if alarms:
+            return f"{alarms} guard alarm{'s' if alarms > 1 else ''}", score
+        if summary.get("frozen"):
+            return "frozen", score
+        return (f"learnt {learnt:,}" if isinstance(learnt, int) else "learning"), score
     return ("—", None) if score is None else (f"{score:.3g}", score)
 
 

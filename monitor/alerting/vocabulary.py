@@ -35,7 +35,10 @@ and per kind (``<name>`` stands for a feature or an output):
   ``timeout``, ``bad_input``), ``non_finite_outputs``, ``stuck_outputs`` (longest run),
   ``out_of_range_outputs`` (needs ``params.output_min`` or ``output_max``);
 - ``health``: ``latency_p50``, ``latency_p95``, ``latency_p99`` (seconds; each needs its
-  SLO param), ``silence_seconds``, ``failure_rate``, ``error_burst_ratio``.
+  SLO param), ``silence_seconds``, ``failure_rate``, ``error_burst_ratio``;
+- ``online_learning``: ``guard_alarms`` (in the window), ``frozen`` (1/0 at its end),
+  ``examples_learnt``, ``examples_refused``, ``updates``, ``prequential_metric`` (before
+  the window's newest update).
 
 Known on which statuses (:func:`readable`): every metric on ``ok``, ``warning`` and
 ``alarm``; on ``insufficient_data`` only ``run_failed``, ``sample_size`` and the counts of
@@ -327,6 +330,14 @@ _VOCABULARY: Final[dict[str, dict[str, Entry]]] = {
         "silence_seconds": Entry(_summary("silence_seconds"), "window"),
         "failure_rate": Entry(_result_row("health.error_bursts", "details", "rate"), "window"),
         "error_burst_ratio": Entry(_detector("health.error_bursts")),
+    },
+    "online_learning": {
+        "guard_alarms": Entry(_summary("guard_alarms")),
+        "frozen": Entry(_summary("frozen")),
+        "examples_learnt": Entry(_summary("examples_learnt")),
+        "examples_refused": Entry(_summary("examples_refused")),
+        "updates": Entry(_summary("updates")),
+        "prequential_metric": Entry(_summary("prequential")),
     },
 }
 MEASURED: Final = Entry(_summary("current_value"))

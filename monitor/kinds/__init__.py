@@ -12,13 +12,23 @@ and calls, per monitor:
 Kinds, each in its own module with its params documented there:
 :mod:`~monitor.kinds.data_drift`, :mod:`~monitor.kinds.prediction_drift`,
 :mod:`~monitor.kinds.performance`, :mod:`~monitor.kinds.failures`,
-:mod:`~monitor.kinds.health`. The statistics are :mod:`detectors`'; this package picks
-columns and rows, passes params, and turns results into JSON-able summaries.
+:mod:`~monitor.kinds.health`, and :mod:`~monitor.kinds.online_learning`, which reads the
+learner's records instead of a window (:func:`run_learning`). The statistics are
+:mod:`detectors`'; this package picks columns and rows, passes params, and turns results
+into JSON-able summaries.
 """
 
 from __future__ import annotations
 
-from monitor.kinds._dispatch import Prepared, needs_labels, prepare, run, validate_params
+from monitor.kinds._dispatch import (
+    Prepared,
+    needs_labels,
+    prepare,
+    reads_learning,
+    run,
+    run_learning,
+    validate_params,
+)
 from monitor.kinds._outcome import KindOutcome, KindStatus
 from monitor.kinds._params import MonitorParamsError
 
@@ -29,6 +39,8 @@ __all__ = [
     "Prepared",
     "needs_labels",
     "prepare",
+    "reads_learning",
     "run",
+    "run_learning",
     "validate_params",
 ]

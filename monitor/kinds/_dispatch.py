@@ -7,13 +7,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
-from monitor.kinds import data_drift, failures, health, performance, prediction_drift
+from monitor.kinds import (
+    data_drift,
+    failures,
+    health,
+    online_learning,
+    performance,
+    prediction_drift,
+)
 from monitor.kinds._outcome import KindOutcome
 from monitor.project.monitors import MonitorKind, MonitorSpec, ParamValue
 from storage import Window
+from storage.repositories.online import LearningActivity
 from storage.types import Task
 
-__all__ = ["Prepared", "needs_labels", "prepare", "run", "validate_params"]
+__all__ = [
+    "Prepared",
+    "needs_labels",
+    "prepare",
+    "reads_learning",
+    "run",
+    "run_learning",
+    "validate_params",
+]
 
 _TASKS = tuple(task.value for task in Task)
 
@@ -57,6 +73,28 @@ def validate_params(
 def needs_labels(spec: MonitorSpec) -> bool:
     """Whether the scheduler must read this monitor's windows with their labels."""
     return spec.kind == "performance"
+
+
+def reads_learning(spec: MonitorSpec) -> bool:
+    """Whether the monitor reads the learner's records (:func:`run_learning`), not windows
+    of prediction records."""
+    return spec.kind == "online_learning"
+
+
+def run_learning(spec: MonitorSpec, activity: LearningActivity) -> KindOutcome:
+    """Run an ``online_learning`` monitor over its window's learning activity.
+
+    Raises
+    ------
+    MonitorParamsError
+        If the spec's params are not valid.
+    ValueError
+        If the monitor is of another kind.
+    """
+    if not reads_learning(spec):
+        raise ValueError(f"monitor {spec.name!r} is a {spec.kind} monitor, not online_learning")
+    params = online_learning.read_params(spec.params, monitor=spec.name)
+    return online_learning.run(params, activity)
 
 
 def prepare(spec: MonitorSpec, reference: Window | None, *, task: str) -> Prepared:
@@ -174,6 +212,8 @@ def _read(
         return failures.read_params(params, has_reference=has_reference, monitor=monitor)
     if kind == "health":
         return health.read_params(params, monitor=monitor)
+    if kind == "online_learning":
+        return online_learning.read_params(params, monitor=monitor)
     kinds = ", ".join(get_args(MonitorKind))
     raise ValueError(f"monitor kind must be one of {kinds}, got {kind!r}")
 

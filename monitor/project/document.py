@@ -67,7 +67,16 @@ class Project(Spec):
         for index, monitor in enumerate(self.monitors):
             at: Loc = ("monitors", index)
             _check_known(monitor.model, models, "model", "declared models", (*at, "model"))
-            features = models[monitor.model].feature_names
+            model = models[monitor.model]
+            if monitor.kind == "online_learning" and (
+                model.serving is None or model.serving.learning != "online"
+            ):
+                msg = (
+                    f"model {monitor.model!r} does not learn online (serving.learning: online); "
+                    "an online_learning monitor reads what its learner did"
+                )
+                raise spec_error(msg, at=(*at, "kind"), got_mode="none")
+            features = model.feature_names
             label = f"features of model {monitor.model!r}"
             for position, feature in enumerate(monitor.features or ()):
                 where = (*at, "features", position)

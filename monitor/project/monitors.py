@@ -27,7 +27,9 @@ __all__ = [
     "Window",
 ]
 
-MonitorKind = Literal["data_drift", "prediction_drift", "performance", "failures", "health"]
+MonitorKind = Literal[
+    "data_drift", "prediction_drift", "performance", "failures", "health", "online_learning"
+]
 ParamScalar = str | int | float | bool | None
 ParamValue = ParamScalar | tuple[ParamScalar, ...]
 
@@ -38,6 +40,8 @@ VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=63)]
 MIN_INTERVAL = timedelta(seconds=10)
 """Shortest accepted ``schedule.every``."""
 _NEEDS_REFERENCE = frozenset({"data_drift", "prediction_drift"})
+_NO_RECORDS = frozenset({"online_learning"})
+"""Kinds that read no prediction records: no reference, features or sample sizes."""
 
 
 class Schedule(Spec):
@@ -177,6 +181,14 @@ class MonitorSpec(Spec):
     def _check(self) -> Self:
         if self.reference is None and self.kind in _NEEDS_REFERENCE:
             raise spec_error(f"required for {self.kind} monitors", at=("reference",))
+        if self.kind in _NO_RECORDS:
+            for key in ("reference", "features"):
+                if getattr(self, key) is not None:
+                    raise spec_error(
+                        f"not allowed for {self.kind} monitors (they read the learner's "
+                        "records, not predictions)",
+                        at=(key,),
+                    )
         if self.min_samples > self.sample_limit:
             msg = f"must be <= sample_limit ({self.sample_limit})"
             raise spec_error(msg, at=("min_samples",), got=self.min_samples, got_mode="value")

@@ -45,6 +45,7 @@ from storage.repositories.monitors import (
     save_detector_state,
     save_result,
 )
+from storage.repositories.online import learning_activity
 from storage.repositories.references import reference_digest
 from storage.types import utc_now
 
@@ -116,30 +117,40 @@ class MonitorRunner:
         """
         started = time.perf_counter()
         state_out: dict[str, Any] | None = None
+        status: ResultStatus
         try:
             spec = MonitorSpec.model_validate(monitor.config)
-            task = self._task(spec.model)
-            current = read_window(
-                self.engine,
-                spec.model,
-                start=window.start,
-                end=window.end,
-                limit=spec.sample_limit,
-                version=spec.version,
-                with_labels=kinds.needs_labels(spec),
-            )
-            if current.total_rows < spec.min_samples:
-                status: ResultStatus = "insufficient_data"
-                score, summary, details = None, _too_few(current, spec), None
-            else:
-                prepared = self._prepare(monitor, spec, window, task)
-                state = load_detector_state(self.engine, monitor.id) if keep_state else None
-                outcome = kinds.run(spec, prepared, current, task=task, now=window.end, state=state)
+            if kinds.reads_learning(spec):
+                activity = learning_activity(self.engine, spec.model, window.start, window.end)
+                outcome = kinds.run_learning(spec, activity)
                 status, score = outcome.status, outcome.score
                 summary, details = dict(outcome.summary), dict(outcome.details)
-                state_out = outcome.state if keep_state else None
-            summary.setdefault("window_rows", current.total_rows)  # before sampling
-            sample_size = len(current)
+                sample_size = activity.learnt + activity.refused
+            else:
+                task = self._task(spec.model)
+                current = read_window(
+                    self.engine,
+                    spec.model,
+                    start=window.start,
+                    end=window.end,
+                    limit=spec.sample_limit,
+                    version=spec.version,
+                    with_labels=kinds.needs_labels(spec),
+                )
+                if current.total_rows < spec.min_samples:
+                    status = "insufficient_data"
+                    score, summary, details = None, _too_few(current, spec), None
+                else:
+                    prepared = self._prepare(monitor, spec, window, task)
+                    state = load_detector_state(self.engine, monitor.id) if keep_state else None
+                    outcome = kinds.run(
+                        spec, prepared, current, task=task, now=window.end, state=state
+                    )
+                    status, score = outcome.status, outcome.score
+                    summary, details = dict(outcome.summary), dict(outcome.details)
+                    state_out = outcome.state if keep_state else None
+                summary.setdefault("window_rows", current.total_rows)  # before sampling
+                sample_size = len(current)
             error = None
         except (DriftlineError, StorageError, DetectorError, ValueError) as exc:
             status, score, sample_size = "error", None, 0

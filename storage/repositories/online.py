@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from storage.engine import write_transaction
 from storage.models import (
     GroundTruthLabel,
+    Model,
     ModelVersion,
     OnlineEvent,
     OnlineExample,
@@ -30,12 +31,15 @@ from storage.types import utc_now
 
 __all__ = [
     "JoinedLabel",
+    "LearningActivity",
+    "LearningEventRow",
     "SnapshotRow",
     "add_event",
     "add_snapshot",
     "confirm_snapshots",
     "fetch_unlearnt",
     "latest_frozen",
+    "learning_activity",
     "list_events",
     "list_snapshots",
     "record_update",
@@ -364,3 +368,124 @@ def list_events(engine: Engine, model_id: int, *, limit: int = 100) -> list[Onli
         events = list(session.scalars(query))
         session.expunge_all()
     return events
+
+
+@dataclass(frozen=True, slots=True)
+class LearningEventRow:
+    """An event of :class:`LearningActivity`."""
+
+    kind: str
+    reason: str
+    frozen: bool
+    version: str
+    at: dt.datetime
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LearningActivity:
+    """What a model's online learning did in a time window, every base version included.
+
+    Attributes
+    ----------
+    events
+        Alarms, freezes, unfreezes and rollbacks created in the window, oldest first (the
+        newest ``max_events`` of them).
+    alarms
+        Guard alarms in the window (all of them, even past ``max_events``).
+    frozen
+        Whether learning was frozen at the window's end (the newest event before it says;
+        False without events).
+    updates, learnt, refused
+        Batches recorded in the window, and the examples they learnt and refused.
+    metric
+        ``accuracy`` or ``mae``, from the newest update in the window (None without one).
+    prequential
+        The prequential metric before the newest update in the window.
+    """
+
+    events: tuple[LearningEventRow, ...]
+    alarms: int
+    frozen: bool
+    updates: int
+    learnt: int
+    refused: int
+    metric: str | None
+    prequential: float | None
+
+
+def learning_activity(
+    engine: Engine, model: str, start: dt.datetime, end: dt.datetime, *, max_events: int = 50
+) -> LearningActivity:
+    """What model ``model`` learnt, refused and was told in ``[start, end)``.
+
+    A model that never learnt online has no activity (zeros, not frozen).
+    """
+    model_id = sa.select(Model.id).where(Model.name == model).scalar_subquery()
+    in_window = (OnlineEvent.created_at >= start, OnlineEvent.created_at < end)
+    with engine.connect() as connection:
+        events = connection.execute(
+            sa.select(
+                OnlineEvent.kind,
+                OnlineEvent.reason,
+                OnlineEvent.frozen,
+                OnlineEvent.version,
+                OnlineEvent.created_at,
+                OnlineEvent.details,
+            )
+            .where(OnlineEvent.model_id == model_id, *in_window)
+            .order_by(OnlineEvent.id.desc())
+            .limit(max_events)
+        ).all()
+        alarms = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(OnlineEvent)
+            .where(OnlineEvent.model_id == model_id, OnlineEvent.kind == "alarm", *in_window)
+        ).scalar_one()
+        frozen = connection.execute(
+            sa.select(OnlineEvent.frozen)
+            .where(OnlineEvent.model_id == model_id, OnlineEvent.created_at < end)
+            .order_by(OnlineEvent.id.desc())
+            .limit(1)
+        ).scalar()
+        totals = connection.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(OnlineUpdate.learnt), 0),
+                sa.func.coalesce(sa.func.sum(OnlineUpdate.refused), 0),
+            ).where(
+                OnlineUpdate.model_id == model_id,
+                OnlineUpdate.created_at >= start,
+                OnlineUpdate.created_at < end,
+            )
+        ).one()
+        newest = connection.execute(
+            sa.select(OnlineUpdate.metric, OnlineUpdate.prequential_before)
+            .where(
+                OnlineUpdate.model_id == model_id,
+                OnlineUpdate.created_at >= start,
+                OnlineUpdate.created_at < end,
+            )
+            .order_by(OnlineUpdate.id.desc())
+            .limit(1)
+        ).first()
+    return LearningActivity(
+        events=tuple(
+            LearningEventRow(
+                row.kind,
+                row.reason,
+                bool(row.frozen),
+                row.version,
+                row.created_at,
+                dict(row.details or {}),
+            )
+            for row in reversed(events)
+        ),
+        alarms=int(alarms),
+        frozen=bool(frozen),
+        updates=int(totals[0]),
+        learnt=int(totals[1]),
+        refused=int(totals[2]),
+        metric=newest.metric if newest is not None else None,
+        prequential=newest.prequential_before if newest is not None else None,
+    )

@@ -89,3 +89,31 @@ def test_online_learning_needs_numeric_features() -> None:
     document["models"][0]["features"].append({"name": "plan", "kind": "categorical"})
     with pytest.raises(ProjectFileError, match="needs numeric features; this model has categ"):
         _parse(document)
+
+
+def _with_monitor(**monitor: Any) -> dict[str, Any]:
+    document = copy.deepcopy(BASE)
+    document["monitors"] = [
+        {
+            "name": "learning",
+            "model": "churn",
+            "kind": "online_learning",
+            "schedule": {"every": "1h"},
+            "window": {"type": "tumbling", "size": "1h"},
+            **monitor,
+        }
+    ]
+    return document
+
+
+def test_an_online_learning_monitor_watches_a_model_that_learns_online() -> None:
+    assert _parse(_with_monitor()).monitors[0].kind == "online_learning"
+    offline = _with_monitor()
+    del offline["models"][0]["serving"]["learning"], offline["models"][0]["serving"]["online"]
+    with pytest.raises(ProjectFileError) as caught:
+        _parse(offline)
+    assert "monitors[0].kind: model 'churn' does not learn online" in str(caught.value)
+    with_reference = _with_monitor(reference={"type": "dataset", "dataset": "train"})
+    with pytest.raises(ProjectFileError) as caught:
+        _parse(with_reference)
+    assert "monitors[0].reference: not allowed for online_learning monitors" in str(caught.value)
