@@ -5,10 +5,13 @@ request ever waits on the database (each gathers for up to ``flush_seconds``, 0.
 default, so that it runs a few large operations rather than many small ones):
 
 * the **spooler** takes what the tap queued, turns each batch into records of its model
-  version, and appends them to the spool with one fsync per round;
+  version, and appends them to the spool with one fsync per round; a round takes at most
+  ``_MAX_RECORDS_PER_APPEND`` records, and when the queue holds more the next round starts
+  at once, so that under a backlog the writer stores one round while the next is spooled;
 * the **writer** reads the oldest unwritten batches from the spool, merges those of one model
   version into one insert (idempotent on (model, request id)), and acknowledges them once
-  they are in the store. When the database is unreachable it backs off and retries; the
+  they are in the store. It waits up to ``flush_seconds`` after a small insert only when
+  nothing was appended meanwhile. When the database is unreachable it backs off and retries; the
   spool grows meanwhile, up to its quota. With a ``publisher`` (the ``jetstream``
   transport, :mod:`collectors.publisher`) it publishes the batches instead, in order, and
   acknowledges them once the stream has them; ``driftline writer`` stores them.
@@ -53,6 +56,7 @@ logger = logging.getLogger(__name__)
 _MAX_BACKOFF_SECONDS = 5.0
 _NEWEST_TTL_SECONDS = 60.0
 _MAX_SOURCES_PER_APPEND = 4096
+_MAX_RECORDS_PER_APPEND = 32_768
 
 
 class RecordSource(Protocol):
@@ -179,17 +183,23 @@ class Collector:
     # -- spooler -------------------------------------------------------------------------
 
     def _spool_loop(self) -> None:
+        full = False
         while not (self._stopping.is_set() and self._queue.empty()):
             # Sleep, then take everything queued: a consumer woken by every put would fight
             # the inference server's event loop for the GIL once per batch, and one larger
-            # append (one fsync) costs far less than many small ones.
-            self._stopping.wait(self._flush)
+            # append (one fsync) costs far less than many small ones. After a full round
+            # there is more queued already: no sleep.
+            if not full:
+                self._stopping.wait(self._flush)
             sources: list[RecordSource] = []
-            while len(sources) < _MAX_SOURCES_PER_APPEND:
+            records = 0
+            while len(sources) < _MAX_SOURCES_PER_APPEND and records < _MAX_RECORDS_PER_APPEND:
                 try:
                     sources.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+                records += _count(sources[-1])
+            full = len(sources) >= _MAX_SOURCES_PER_APPEND or records >= _MAX_RECORDS_PER_APPEND
             if not sources:
                 continue
             try:
@@ -231,16 +241,17 @@ class Collector:
     def _write_loop(self) -> None:
         backoff = 0.1
         while True:
+            self._appended.clear()  # set again by any append from here on
             entries = self._spool.read(max_bytes=self._write_batch_bytes)
             if not entries:
                 if self._stopping.is_set() and not any(t.is_alive() for t in self._threads[:1]):
                     return
                 self._appended.wait(self._idle)
-                self._appended.clear()
                 continue
             try:
                 self._deliver(entries)
-                if sum(len(payload) for _, payload in entries) < self._write_batch_bytes // 2:
+                small = sum(len(payload) for _, payload in entries) < self._write_batch_bytes // 2
+                if small and not self._appended.is_set():
                     self._stopping.wait(self._flush)  # let the next insert gather more
             except (DBAPIError, DatabaseConnectionError, OSError, TransportError) as error:
                 if self._stopping.is_set():

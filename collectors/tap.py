@@ -144,22 +144,22 @@ def _features(batch: Tapped, model: ModelHandle, source_row: NDArray[np.int64]) 
     if batch.features is None or not batch.feature_names:
         return {}
     present = source_row >= 0
-    columns: dict[str, Any] = {}
+    rows = batch.features[np.where(present, source_row, 0)]
     position = {name: j for j, name in enumerate(batch.feature_names)}
-    for spec in model.schema.features:
-        j = position.get(spec.name)
-        if j is None:
-            continue
-        values = batch.features[np.where(present, source_row, 0), j]
-        if spec.kind.value == "numeric":
-            column = np.array(values, dtype=np.float64)
-            column[~present] = math.nan
-            columns[spec.name] = column
-        else:
+    specs = [spec for spec in model.schema.features if spec.name in position]
+    numeric = [spec.name for spec in specs if spec.kind.value == "numeric"]
+    columns: dict[str, Any] = {}
+    if numeric:  # all numeric columns in one conversion, then a view per column
+        block = np.array(rows[:, [position[name] for name in numeric]], dtype=np.float64)
+        block[~present] = math.nan
+        columns = {name: block[:, k] for k, name in enumerate(numeric)}
+    for spec in specs:
+        if spec.kind.value != "numeric":
+            values = rows[:, position[spec.name]]
             columns[spec.name] = [
                 _label(value) if ok else None for value, ok in zip(values, present, strict=True)
             ]
-    return columns
+    return {spec.name: columns[spec.name] for spec in specs}
 
 
 def _predictions(batch: Tapped, model: ModelHandle, source_row: NDArray[np.int64]) -> Any:

@@ -1,16 +1,22 @@
 """The bulk insert path for prediction records, idempotent on (model, request id).
 
 PostgreSQL: the partitions the batch's times need are made sure of first
-(:func:`storage.partitions.ensure_covered`, free when they exist), then a binary ``COPY``
-into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``
-(COPY itself cannot skip duplicates). The table is partitioned by time there, so the
-conflict key is (model, request id, timestamp): a replayed record, which carries the time
-it was first accepted with, is still skipped (see ``docs/architecture.md``).
+(:func:`storage.partitions.ensure_covered`, free when they exist), and repeats of a request
+id within the batch are dropped (the first wins). Then a binary ``COPY`` (payload built by
+:mod:`storage.pg_copy`) goes straight into the table under a savepoint: the usual case, where
+no record is stored yet. COPY cannot skip duplicates, so if one is (a replay, a retried
+request, another writer storing the same record at the same time) the unique key fails the
+COPY, the savepoint is rolled back, and the batch goes the careful way: COPY into a temporary
+staging table, then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. The table is
+partitioned by time there, so the conflict key is (model, request id, timestamp): a replayed
+record, which carries the time it was first accepted with, is still skipped (see
+``docs/architecture.md``). Both ways the ids follow the batch's order.
 SQLite: one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` in one transaction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +31,16 @@ from storage.batch import PackedBatch, PredictionBatch, pack_batch
 from storage.categories import encode_categories
 from storage.engine import write_transaction
 from storage.partitions import ensure_covered, forget_partitions, is_missing_partition
+from storage.pg_copy import (
+    Field,
+    blob_field,
+    constant_field,
+    copy_chunks,
+    float_field,
+    integer_field,
+    jsonb_field,
+    text_field,
+)
 from storage.repositories.models import ModelHandle
 
 __all__ = ["InsertResult", "insert_predictions"]
@@ -45,10 +61,8 @@ _COLUMNS = (
     "error_type",
     "error_message",
 )
-_PG_TYPES = (
-    "int4", "int4", "text", "int8", "float8", "int2", "float8", "float8",
-    "bytea", "bytea", "bytea", "jsonb", "text", "text",
-)  # fmt: skip
+_STAGE = "_driftline_stage_records"
+_SAVEPOINT = "driftline_copy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +124,9 @@ def _insert(
                 forget_partitions(connection)
             ensure_covered(connection, packed.timestamps_us)
         _encode(connection, model, packed)
-        rows = _rows(model, packed, sample_keys, text_as_json=not postgres)
         if postgres:
-            return _copy_postgres(connection, rows)
-        return _executemany_sqlite(connection, rows)
+            return _copy_postgres(connection, _fields(model, packed, sample_keys))
+        return _executemany_sqlite(connection, _rows(model, packed, sample_keys))
 
 
 def _encode(connection: Connection, model: ModelHandle, packed: PackedBatch) -> None:
@@ -137,12 +150,12 @@ def _optional(values: np.ndarray[Any, Any]) -> list[float | None]:
 
 
 def _rows(
-    model: ModelHandle, packed: PackedBatch, keys: np.ndarray[Any, Any], *, text_as_json: bool
+    model: ModelHandle, packed: PackedBatch, keys: np.ndarray[Any, Any]
 ) -> list[tuple[Any, ...]]:
-    """One tuple per record in ``_COLUMNS`` order (text as a JSON string for SQLite)."""
+    """One tuple per record in ``_COLUMNS`` order, text as a JSON string (for SQLite)."""
     n = len(packed.request_ids)
-    texts: list[Any] = [None] * n if packed.text is None else list(packed.text)
-    if text_as_json and packed.text is not None:
+    texts: list[Any] = [None] * n
+    if packed.text is not None:
         texts = [orjson.dumps(t).decode() for t in packed.text]
     return list(
         zip(
@@ -178,29 +191,101 @@ def _executemany_sqlite(connection: Connection, rows: list[tuple[Any, ...]]) -> 
     return cursor.rowcount
 
 
-def _copy_postgres(connection: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _fields(model: ModelHandle, packed: PackedBatch, keys: np.ndarray[Any, Any]) -> list[Field]:
+    """The batch as binary COPY fields in ``_COLUMNS`` order, each request id's first
+    record only (what ``DISTINCT ON`` kept before; ids then follow the batch order)."""
+    first = _first_occurrences(packed.request_ids)
+    if first is not None:
+        packed = _take(packed, first)
+        keys = keys[first]
+    n = len(packed.request_ids)
+    return [
+        constant_field(model.model_id, n, ">i4"),
+        constant_field(model.version_id, n, ">i4"),
+        text_field(packed.request_ids),
+        integer_field(packed.timestamps_us, ">i8"),
+        float_field(keys, nan_is_null=False),
+        integer_field(packed.status, ">i2"),
+        float_field(packed.latency_seconds, nan_is_null=True),
+        float_field(packed.predictions, nan_is_null=True),
+        blob_field(packed.probabilities, n),
+        blob_field(packed.features, n),
+        blob_field(packed.embeddings, n),
+        jsonb_field(packed.text, n),
+        text_field(packed.error_types),
+        text_field(packed.error_messages),
+    ]
+
+
+def _first_occurrences(request_ids: list[str]) -> list[int] | None:
+    """Indices of each request id's first record, or None when every id is unique."""
+    if len(set(request_ids)) == len(request_ids):
+        return None
+    first: dict[str, int] = {}
+    for i, request_id in enumerate(request_ids):
+        first.setdefault(request_id, i)
+    return sorted(first.values())
+
+
+def _take(packed: PackedBatch, rows: list[int]) -> PackedBatch:
+    index = np.asarray(rows, dtype=np.intp)
+
+    def matrix(values: np.ndarray[Any, Any] | None) -> Any:
+        return None if values is None else values[index]
+
+    return dataclasses.replace(
+        packed,
+        request_ids=[packed.request_ids[i] for i in rows],
+        timestamps_us=packed.timestamps_us[index],
+        status=packed.status[index],
+        latency_seconds=packed.latency_seconds[index],
+        predictions=packed.predictions[index],
+        features=packed.features[index],
+        probabilities=matrix(packed.probabilities),
+        embeddings=matrix(packed.embeddings),
+        text=None if packed.text is None else [packed.text[i] for i in rows],
+        error_types=[packed.error_types[i] for i in rows],
+        error_messages=[packed.error_messages[i] for i in rows],
+    )
+
+
+def _copy_postgres(connection: Connection, fields: list[Field]) -> int:
     raw = connection.connection.driver_connection
+    if not isinstance(raw, psycopg.Connection):  # pragma: no cover - dialect checked above
+        raise TypeError("expected a psycopg connection")
+    with raw.cursor() as cursor:
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            copied = _copy(cursor, "prediction_records", fields)
+        except psycopg.errors.UniqueViolation:
+            # Some record is stored already: skip those the careful way.
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            return _stage_and_insert(cursor, fields)
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    return copied
+
+
+def _copy(cursor: psycopg.Cursor[Any], table: str, fields: list[Field]) -> int:
+    """COPY ``fields`` into ``table``; the ids come from the table's sequence, in order."""
+    with cursor.copy(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+        for chunk in copy_chunks(fields):
+            copy.write(chunk)
+    return cursor.rowcount
+
+
+def _stage_and_insert(cursor: psycopg.Cursor[Any], fields: list[Field]) -> int:
+    """Stage the batch, then insert the records not stored yet; returns how many."""
+    cursor.execute(
+        f"CREATE TEMP TABLE {_STAGE} (LIKE prediction_records INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    _copy(cursor, _STAGE, fields)
+    # The staged ids (drawn in batch order) are kept. No conflict target: the one unique
+    # key besides the primary key (fresh ids never clash) is (model_id, request_id)
+    # unpartitioned and (model_id, request_id, timestamp_us) partitioned, so the same
+    # statement serves both layouts.
     columns = ", ".join(_COLUMNS)
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(
-            "CREATE TEMP TABLE _driftline_stage_records "
-            "(LIKE prediction_records INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        with cursor.copy(
-            f"COPY _driftline_stage_records ({columns}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(list(_PG_TYPES))
-            for row in rows:
-                copy.write_row(row)
-        # The first record of each request id in the batch (DISTINCT ON), in batch order.
-        # No conflict target: the one unique key besides the primary key (fresh ids never
-        # clash) is (model_id, request_id) unpartitioned and (model_id, request_id,
-        # timestamp_us) partitioned, so the same statement serves both layouts.
-        cursor.execute(
-            f"INSERT INTO prediction_records ({columns}) "
-            f"SELECT {columns} FROM (SELECT DISTINCT ON (request_id) * "
-            "FROM _driftline_stage_records ORDER BY request_id, id) AS firsts ORDER BY id "
-            "ON CONFLICT DO NOTHING"
-        )
-        inserted = cursor.rowcount
-    return int(inserted)
+    cursor.execute(
+        f"INSERT INTO prediction_records (id, {columns}) SELECT id, {columns} FROM {_STAGE} "
+        "ON CONFLICT DO NOTHING"
+    )
+    return cursor.rowcount

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from sqlalchemy import Engine
 
 from collectors.collector import Collector
 from collectors.metrics import CollectorMetrics
-from collectors.spool import Spool
-from collectors.tap import CollectorTap
+from collectors.payload import decode
+from collectors.spool import Position, Spool
+from collectors.tap import CollectorTap, TappedRecords
 from serving.config import FeatureInput, ModelConfig
 from serving.runtimes.sklearn import SklearnRuntime
 from serving.server import create_server
@@ -166,3 +168,42 @@ async def test_server_requests_reach_the_store(engine: Engine, tmp_path: Path) -
     assert sorted(r.request_id for r in rows) == sorted([f"req-{i}" for i in range(25)] + ["oops"])
     assert "driftline_collector_records_written_total 26.0" in metrics
     assert "driftline_collector_spool_bytes" in metrics
+
+
+class Recorder:
+    """A publisher (the collector's other destination) keeping what it is given."""
+
+    def __init__(self) -> None:
+        self.payloads: list[bytes] = []
+
+    def publish(self, entries: Sequence[tuple[Position, bytes]]) -> int:
+        self.payloads.extend(payload for _, payload in entries)
+        return 0
+
+
+def test_a_backlog_is_spooled_in_bounded_rounds_in_order(engine: Engine, tmp_path: Path) -> None:
+    register(engine)
+    spool = Spool(tmp_path / "spool")
+    recorder = Recorder()
+    worker = Collector(
+        engine, spool, metrics=CollectorMetrics(CollectorRegistry()), publisher=recorder
+    )
+    sizes = [20_000, 20_000, 20_000, 5]
+    for b, size in enumerate(sizes):  # queued before the spooler's first round
+        worker.submit(
+            TappedRecords(tapped([f"{b}-{i}" for i in range(size)], [1] * size, ["ok"] * size))
+        )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while sum(len(decode(p)) for p in recorder.payloads) < sum(sizes):
+        assert time.monotonic() < deadline, "the backlog did not reach the publisher in 30 s"
+        time.sleep(0.05)
+    worker.stop()
+    spool.close()
+
+    rounds = [decode(p).batch.request_ids for p in recorder.payloads]
+    # A round stops taking batches once it holds 32,768 records or more.
+    assert [len(r) for r in rounds] == [40_000, 20_005]
+    assert [i for r in rounds for i in r] == [
+        f"{b}-{i}" for b, s in enumerate(sizes) for i in range(s)
+    ]

@@ -295,6 +295,65 @@ def test_duplicates_inside_one_batch_keep_the_first(engine: Engine) -> None:
     assert numeric(window, "age").tolist() == [1.0, 2.0, 4.0]
 
 
+def stored_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    """(request id, latency, prediction, error type, error message) in id order."""
+    query = sa.text(
+        "SELECT request_id, latency_seconds, prediction, error_type, error_message "
+        "FROM prediction_records ORDER BY id"
+    )
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def test_ids_follow_the_batch_order_also_when_some_records_are_stored(engine: Engine) -> None:
+    model = register(engine, task=Task.REGRESSION, classes=())
+    order = ["zeta", "alpha", "mu", "beta"]
+    insert_predictions(engine, model, PredictionBatch(order[:2], times(2)))
+    # "alpha" is stored: on PostgreSQL this batch's COPY fails and is staged instead.
+    later = ["omega", "alpha", "gamma", "alpha", "delta"]
+    at = [times(5)[i] for i in (2, 1, 3, 1, 4)]  # "alpha" at the time it was stored with
+    result = insert_predictions(engine, model, PredictionBatch(later, at))
+
+    assert (result.received, result.inserted) == (5, 3)
+    assert [row[0] for row in stored_rows(engine)] == ["zeta", "alpha", "omega", "gamma", "delta"]
+
+
+def test_many_records_with_nulls_and_unicode_read_back_as_written(
+    engine: Engine, rng: np.random.Generator
+) -> None:
+    model = register(engine, task=Task.REGRESSION, classes=())
+    n = 20_000  # more than one COPY chunk
+    request_ids = [f"ïd-{i}-{'😀' * (i % 3)}" for i in range(n)]
+    latency = rng.random(n)
+    latency[::3] = np.nan
+    predictions = rng.normal(size=n) * 1e300
+    predictions[::7] = np.nan
+    error_types: list[str | None] = [None if i % 5 else "timeout" for i in range(n)]
+    error_messages: list[str | None] = [None if i % 5 else "délai " * (i % 50) for i in range(n)]
+    batch = PredictionBatch(
+        request_ids,
+        times(n, step_us=1),
+        predictions=predictions,
+        latency_seconds=latency,
+        status=[RecordStatus.OK if e is None else RecordStatus.TIMEOUT for e in error_types],
+        error_types=error_types,
+        error_messages=error_messages,
+    )
+
+    assert insert_predictions(engine, model, batch).inserted == n
+
+    def nullable(value: float) -> float | None:
+        return None if np.isnan(value) else float(value)
+
+    expected = [
+        (request_ids[i], nullable(latency[i]), nullable(predictions[i]), error_types[i])
+        for i in range(n)
+    ]
+    rows = stored_rows(engine)
+    assert [row[:4] for row in rows] == expected
+    assert [row[4] for row in rows] == error_messages
+
+
 def test_same_request_id_in_two_models_is_two_records(engine: Engine) -> None:
     churn = register(engine)
     fraud = register(engine, "fraud")
