@@ -143,8 +143,7 @@ def test_constraints_follow_the_naming_convention(engine: Engine) -> None:
         f"uq_prediction_records_model_id_request_id{key}"
     }
     assert {f["name"] for f in inspector.get_foreign_keys(table)} == {
-        "fk_prediction_records_model_id_models",
-        "fk_prediction_records_model_version_id_model_versions",
+        "fk_prediction_records_model_id_model_versions"  # (model, version): one lookup a row
     }
     assert {c["name"] for c in inspector.get_check_constraints(table)} == {
         "ck_prediction_records_status_known"
@@ -194,3 +193,34 @@ def test_alembic_check_passes_at_head_and_fails_on_drift(empty_engine: Engine) -
 
     with pytest.raises(MigrationError, match="ix_prediction_records_model_time"):
         check(empty_engine)
+
+
+def test_a_record_names_a_version_of_its_own_model_and_goes_with_the_model(
+    engine: Engine,
+) -> None:
+    from storage import PredictionBatch, create_session_factory, insert_predictions, register_model
+    from storage.schema import FeatureSpec
+    from storage.types import FeatureKind, Task
+
+    features = [FeatureSpec("x", FeatureKind.NUMERIC)]
+    with create_session_factory(engine).begin() as session:
+        churn = register_model(
+            session, name="churn", task=Task.REGRESSION, version="1", features=features
+        )
+        fraud = register_model(
+            session, name="fraud", task=Task.REGRESSION, version="1", features=features
+        )
+    insert = sa.text(
+        "INSERT INTO prediction_records (model_id, model_version_id, request_id, timestamp_us,"
+        " sample_key, status) VALUES (:model, :version, :request, 0, 0.5, 0)"
+    )
+    batch = PredictionBatch(request_ids=["ok"], timestamps_us=[0], features={"x": [1.0]})
+    assert insert_predictions(engine, churn, batch).inserted == 1  # makes the partition
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(
+            insert, {"model": churn.model_id, "version": fraud.version_id, "request": "crossed"}
+        )
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM models WHERE name = 'churn'"))
+        left = connection.execute(sa.text("SELECT count(*) FROM prediction_records")).scalar()
+    assert left == 0
