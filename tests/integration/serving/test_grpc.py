@@ -10,10 +10,8 @@ stub, since ``tritonclient.grpc.InferenceServerClient`` always sends raw content
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +41,7 @@ from serving.runtimes.base import Runtime, TensorSpec
 from serving.runtimes.sklearn import SklearnRuntime
 from serving.server import create_server, load_configured_runtime
 from serving.tap import TappedBatch
+from tests.processes import clean_environment, run_driftline, start_driftline
 
 pytestmark = pytest.mark.integration
 
@@ -528,23 +527,16 @@ def test_grpc_requests_count_in_the_same_metrics(
 def test_driftline_serve_grpc_port_records_like_rest(tmp_path: Path) -> None:
     """The CLI wiring: ``driftline serve --grpc-port``, and the store gets the same records
     from a gRPC request as from a REST one."""
-    from tests.integration.serving.test_serve_process import DRIFTLINE, wait_ready, write_project
+    from tests.integration.serving.test_serve_process import wait_ready, write_project
 
     estimator = LogisticRegression(max_iter=1000).fit(X, Y)
     write_project(tmp_path, estimator, onnx=False)
     port, grpc_port = free_port(), free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment.update(DRIFTLINE_PORT=str(port), DRIFTLINE_HOST="127.0.0.1")
+    environment = clean_environment(DRIFTLINE_PORT=str(port), DRIFTLINE_HOST="127.0.0.1")
     log = tmp_path / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(DRIFTLINE), "serve", "--grpc-port", str(grpc_port)],
-            cwd=tmp_path,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = start_driftline(
+        "serve", "--grpc-port", str(grpc_port), cwd=tmp_path, log=log, environment=environment
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}", process, log)
         rows = X[100:103]
@@ -591,25 +583,18 @@ def stored_records(database: Path, *, count: int) -> list[Any]:
 
 
 def test_a_taken_grpc_port_stops_startup_with_one_line(tmp_path: Path) -> None:
-    from tests.integration.serving.test_serve_process import DRIFTLINE, write_project
+    from tests.integration.serving.test_serve_process import write_project
 
     write_project(tmp_path, LogisticRegression(max_iter=1000).fit(X, Y), onnx=False)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment.update(DRIFTLINE_PORT=str(free_port()))
+    environment = clean_environment(DRIFTLINE_PORT=str(free_port()))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         grpc_port = taken.getsockname()[1]
-        run = subprocess.run(
-            [str(DRIFTLINE), "serve", "--no-record", "--grpc-port", str(grpc_port)],
-            cwd=tmp_path,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        run = run_driftline(
+            "serve", "--no-record", "--grpc-port", str(grpc_port),
+            cwd=tmp_path, environment=environment, timeout=120,
+        )  # fmt: skip
     assert run.returncode != 0
     assert f"cannot listen for gRPC on 127.0.0.1:{grpc_port}: the port is taken" in run.stderr
     assert "Traceback" not in run.stderr

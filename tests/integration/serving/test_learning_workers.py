@@ -7,8 +7,6 @@ SQLite store, and labels are written into that store as the feedback API writes 
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +19,8 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from storage import create_session_factory, get_model_version, upsert_labels
-from tests.integration.serving.test_serve_workers import (
-    DRIFTLINE,
-    eventually,
-    free_port,
-    worker_of,
-)
+from tests.integration.serving.test_serve_workers import eventually, free_port, worker_of
+from tests.processes import clean_environment, start_driftline, stop_process
 
 pytest.importorskip("river")
 pytestmark = pytest.mark.integration
@@ -72,28 +66,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (directory / "onlinemodel.py").write_text(MODEL)
     (directory / "driftline.yaml").write_text(PROJECT)
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment.update(DRIFTLINE_PORT=str(port), PYTHONPATH=str(directory))
+    environment = clean_environment(DRIFTLINE_PORT=str(port), PYTHONPATH=str(directory))
     log = directory / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(DRIFTLINE), "serve"],
-            cwd=directory,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = start_driftline("serve", cwd=directory, log=log, environment=environment)
     try:
         eventually(lambda: "all 2 workers ready" in log.read_text(), "both workers")
         yield Served(f"http://127.0.0.1:{port}", directory, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
     assert "Traceback" not in log.read_text()
 
 

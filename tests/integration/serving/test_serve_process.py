@@ -7,11 +7,9 @@ ONNX graph (skl2onnx), and declared in a project file. The clients are tritoncli
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,10 +26,10 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from tests.integration.test_cli import driftline, driftline_in_process
+from tests.processes import clean_environment, run_driftline, start_driftline
 
 pytestmark = pytest.mark.integration
 
-DRIFTLINE = Path(sys.executable).with_name("driftline")
 STARTUP_SECONDS = 60
 X, Y = load_iris(return_X_y=True)
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
@@ -109,18 +107,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     onnx = _has("skl2onnx") and _has("onnxruntime")
     write_project(directory, estimator, onnx=onnx)
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment.update(DRIFTLINE_PORT=str(port), DRIFTLINE_HOST="127.0.0.1")
+    environment = clean_environment(DRIFTLINE_PORT=str(port), DRIFTLINE_HOST="127.0.0.1")
     log = directory / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(DRIFTLINE), "serve"],
-            cwd=directory,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = start_driftline("serve", cwd=directory, log=log, environment=environment)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, log)
@@ -306,18 +295,8 @@ def test_a_missing_model_file_stops_startup_with_one_line(tmp_path: Path) -> Non
         "    features: [{name: a, kind: numeric}]\n"
         "    serving: {runtime: sklearn, uri: missing.joblib, allow_pickle: true}\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment["DRIFTLINE_PORT"] = str(free_port())
-    run = subprocess.run(
-        [str(DRIFTLINE), "serve"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    environment = clean_environment(DRIFTLINE_PORT=str(free_port()))
+    run = run_driftline("serve", cwd=tmp_path, environment=environment, timeout=60)
     assert run.returncode != 0
     assert "missing.joblib" in run.stderr
     assert "Traceback" not in run.stderr

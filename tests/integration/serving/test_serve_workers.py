@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,10 +28,10 @@ from sklearn.linear_model import LogisticRegression
 
 from serving.grpc import grpc_predict_v2_pb2 as pb
 from serving.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+from tests.processes import clean_environment, run_driftline, start_driftline
 
 pytestmark = pytest.mark.integration
 
-DRIFTLINE = Path(sys.executable).with_name("driftline")
 STARTUP_SECONDS = 120
 SLOW_SECONDS = 2.0
 X, Y = load_iris(return_X_y=True)
@@ -102,20 +101,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (directory / "slowmodel.py").write_text(SLOW_MODEL)
     (directory / "driftline.yaml").write_text(PROJECT)
     port, grpc_port = free_port(), free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment.update(
+    environment = clean_environment(
         DRIFTLINE_PORT=str(port), DRIFTLINE_GRPC_PORT=str(grpc_port), PYTHONPATH=str(directory)
     )
     log = directory / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(DRIFTLINE), "serve", "--no-record"],
-            cwd=directory,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = start_driftline(
+        "serve", "--no-record", cwd=directory, log=log, environment=environment
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         eventually(lambda: "all 2 workers ready" in log.read_text(), "both workers")
@@ -276,17 +268,9 @@ def test_a_model_that_does_not_load_stops_the_workers_with_one_line(tmp_path: Pa
         "    features: [{name: a, kind: numeric}]\n"
         "    serving: {runtime: sklearn, uri: missing.joblib, allow_pickle: true}\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    environment["DRIFTLINE_PORT"] = str(free_port())
-    run = subprocess.run(
-        [str(DRIFTLINE), "serve", "--no-record"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_SECONDS,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    environment = clean_environment(DRIFTLINE_PORT=str(free_port()))
+    run = run_driftline(
+        "serve", "--no-record", cwd=tmp_path, environment=environment, timeout=STARTUP_SECONDS
     )
     assert run.returncode == 2, run.stderr
     last = run.stderr.strip().splitlines()[-1]
