@@ -11,6 +11,7 @@ __all__ = [
     "CollectorError",
     "PayloadError",
     "PermissionDeniedError",
+    "PushError",
     "SpoolClosedError",
     "SpoolCorruptError",
     "SpoolFailedError",
@@ -61,4 +62,11 @@ class TransportError(CollectorError):
 
     Whoever publishes retries with backoff (the batches wait in the spool); whoever consumes
     leaves the messages to be redelivered.
+    """
+
+
+class PushError(CollectorError):
+    """The sidecar did not take a push of tapped batches (unreachable, timed out, non-2xx).
+
+    The push tap keeps the batches and retries with backoff until its queue fills.
     """

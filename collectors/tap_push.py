@@ -1,10 +1,13 @@
 """Pushing tapped batches from the inference server to a sidecar over loopback.
 
-The server's tap only queues (bounded; a full queue drops the batch and counts it). One
-sender thread takes what is queued, encodes each batch (a JSON header plus raw buffers), and
-posts them together to the sidecar's ``POST /v1/tap``; the sidecar spools and writes them.
-So the server process pays for a queue put and a compact encoding, and the spool, the
-conversion to records and the database writes run in another process.
+The server's tap only appends to a deque (bounded; a full queue drops the batch and counts
+it). One sender thread wakes every ``gather_seconds``, takes what is queued, joins the
+batches of one model into one frame (a JSON header plus raw buffers), and posts the frames in
+one body to the sidecar's ``POST /v1/tap`` over a kept-alive connection; the sidecar spools
+and writes them. So the event loop pays for an append, the server's sender thread for one
+bulk encoding and one post per wake-up (its CPU is measured by
+``benchmarks/serving/tap_cost.py``), and the spool, the conversion to records and the
+database writes run in another process.
 
 While the sidecar is unreachable the sender retries with a back-off and the queue fills,
 then drops (counted): the inference path never waits for monitoring.
@@ -13,19 +16,20 @@ then drops (counted): the inference path never waits for monitoring.
 from __future__ import annotations
 
 import logging
-import queue
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import numpy as np
 from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry, Counter
 
 from collectors._buffers import describe, pack, unpack
+from collectors._poster import Poster
+from collectors.errors import PushError
 from collectors.tap import Tapped
 
 __all__ = [
@@ -120,7 +124,7 @@ def merge_tapped(batches: list[Tapped]) -> list[Tapped | DecodedTapped]:
     merged: list[Tapped | DecodedTapped] = []
     run: list[Tapped] = []
     for batch in batches:
-        if run and _signature(run[0]) != _signature(batch):
+        if run and not _joinable(run[0], batch):
             merged.append(_join(run))
             run = []
         run.append(batch)
@@ -129,19 +133,33 @@ def merge_tapped(batches: list[Tapped]) -> list[Tapped | DecodedTapped]:
     return merged
 
 
-def _signature(batch: Tapped) -> tuple[object, ...]:
-    features = batch.features
-    return (
-        batch.model,
-        batch.version,
-        tuple(batch.feature_names),
-        tuple(sorted(batch.roles.items())),
-        None if features is None else (features.dtype.kind == "O", features.shape[1:]),
-        tuple(
-            (name, value.dtype.kind == "O", value.shape[1:])
-            for name, value in batch.outputs.items()
-        ),
-    )
+def _joinable(first: Tapped, batch: Tapped) -> bool:
+    """Whether ``batch`` can join a run that began with ``first``: the same model version,
+    feature names and roles, and features and outputs alike (see :func:`_alike`).
+
+    Batches of one model share their names and roles objects, so identity settles most
+    comparisons without building anything.
+    """
+    if first.model != batch.model or first.version != batch.version:
+        return False
+    names, other_names = first.feature_names, batch.feature_names
+    if names is not other_names and tuple(names) != tuple(other_names):
+        return False
+    if first.roles is not batch.roles and dict(first.roles) != dict(batch.roles):
+        return False
+    if not _alike(first.features, batch.features):
+        return False
+    outputs, others = first.outputs, batch.outputs
+    if outputs.keys() != others.keys():
+        return False
+    return all(_alike(value, others[name]) for name, value in outputs.items())
+
+
+def _alike(one: NDArray[Any] | None, other: NDArray[Any] | None) -> bool:
+    """Both absent, or both object arrays or both numeric, with the same shape past rows."""
+    if one is None or other is None:
+        return one is other
+    return (one.dtype.kind == "O") == (other.dtype.kind == "O") and one.shape[1:] == other.shape[1:]
 
 
 def _join(run: list[Tapped]) -> Tapped | DecodedTapped:
@@ -201,7 +219,26 @@ def split_frames(body: bytes) -> list[memoryview]:
 
 
 class PushTap:
-    """A tap (``serving.tap.Tap``) that sends batches to a sidecar, never blocking."""
+    """A tap (``serving.tap.Tap``) that sends batches to a sidecar, never blocking.
+
+    Parameters
+    ----------
+    url
+        The sidecar's base URL (``/v1/tap`` is appended).
+    registry
+        Where the sent and dropped counters go.
+    token
+        Bearer token with the ``ingest`` scope.
+    queue_batches
+        Batches held at most; more are dropped (counted) while the sidecar lags or is away.
+    max_batches_per_request, max_rows_per_request
+        At most this many batches, and rows, in one push.
+    gather_seconds
+        How long the sender sleeps between pushes, letting batches gather: each push costs
+        the server about a millisecond of CPU whatever its size.
+    timeout_seconds
+        Connect and answer timeout of a push.
+    """
 
     def __init__(
         self,
@@ -211,17 +248,24 @@ class PushTap:
         token: str | None = None,
         queue_batches: int = 10_000,
         max_batches_per_request: int = 4096,
-        gather_seconds: float = 0.2,
+        max_rows_per_request: int = 65_536,
+        gather_seconds: float = 0.5,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._url = url.rstrip("/") + "/v1/tap"
-        self._headers = {"content-type": "application/octet-stream"}
+        headers = {"content-type": "application/octet-stream"}
         if token:
-            self._headers["authorization"] = f"Bearer {token}"
-        self._queue: queue.Queue[Tapped] = queue.Queue(maxsize=queue_batches)
+            headers["authorization"] = f"Bearer {token}"
+        self._poster = Poster(
+            url.rstrip("/") + "/v1/tap", headers=headers, timeout_seconds=timeout_seconds
+        )
+        # A deque, not a queue.Queue: append and popleft are atomic, so submitting costs the
+        # event loop no lock and no condition; the bound is checked before appending.
+        self._queue: deque[Tapped] = deque()
+        self._capacity = queue_batches
         self._most = max_batches_per_request
+        self._most_rows = max_rows_per_request
         self._gather = gather_seconds
-        self._timeout = timeout_seconds
+        self._capped = False
         self._stopping = threading.Event()
         self._sent = Counter(
             "driftline_tap_batches_sent",
@@ -234,38 +278,39 @@ class PushTap:
             ("reason",),
             registry=registry,
         )
+        self._full = self._dropped.labels("queue_full")
         self._thread = threading.Thread(target=self._run, name="tap-push", daemon=True)
         self._thread.start()
 
     def submit(self, batch: Tapped) -> None:
         """Queue the batch; a full queue drops it (counted)."""
-        try:
-            self._queue.put_nowait(batch)
-        except queue.Full:
-            self._dropped.labels("queue_full").inc()
+        if len(self._queue) >= self._capacity:
+            self._full.inc()
+            return
+        self._queue.append(batch)
 
     def close(self, *, timeout: float = 10.0) -> None:
         """Send what is queued (for up to ``timeout`` seconds), then stop."""
         self._stopping.set()
         self._thread.join(timeout)
-        left = self._queue.qsize()
+        left = len(self._queue)
         if left:
             self._dropped.labels("stopped").inc(left)
 
     def _run(self) -> None:
         backoff = 0.1
-        with httpx.Client(timeout=self._timeout) as client:
-            pending: list[Tapped] = []
-            while not (self._stopping.is_set() and self._queue.empty() and not pending):
+        pending: list[Tapped] = []
+        try:
+            while not (self._stopping.is_set() and not self._queue and not pending):
                 if not pending:
                     pending = self._take()
                     if not pending:
                         continue
                 try:
-                    body = join_frames([encode_tapped(batch) for batch in merge_tapped(pending)])
-                    answer = client.post(self._url, content=body, headers=self._headers)
-                    answer.raise_for_status()
-                except httpx.HTTPError as error:
+                    self._poster.post(
+                        join_frames([encode_tapped(b) for b in merge_tapped(pending)])
+                    )
+                except PushError as error:
                     if self._stopping.is_set():
                         self._dropped.labels("stopped").inc(len(pending))
                         return
@@ -281,18 +326,23 @@ class PushTap:
                 self._sent.inc(len(pending))
                 pending = []
                 backoff = 0.1
+        finally:
+            self._poster.close()
 
     def _take(self) -> list[Tapped]:
-        """Everything queued, after sleeping ``gather_seconds``.
+        """What is queued, up to a push's worth, after sleeping ``gather_seconds`` (at once
+        when the previous take was cut short by the limits: the queue is behind).
 
         The thread sleeps instead of waiting on the queue: a consumer woken by every
-        ``put`` would fight the event loop for the GIL once per batch.
+        ``submit`` would fight the event loop for the GIL once per batch.
         """
-        self._stopping.wait(self._gather)
+        if not self._capped:
+            self._stopping.wait(self._gather)
+        queue, rows = self._queue, 0
         batches: list[Tapped] = []
-        while len(batches) < self._most:
-            try:
-                batches.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        while queue and len(batches) < self._most and rows < self._most_rows:
+            batch = queue.popleft()
+            batches.append(batch)
+            rows += len(batch.request_ids) if batch.features is None else len(batch.features)
+        self._capped = bool(queue) and (len(batches) >= self._most or rows >= self._most_rows)
         return batches

@@ -200,16 +200,18 @@ def _tapped(
     feature_names: tuple[str, ...],
     roles: dict[str, str],
 ) -> TappedBatch:
+    # List comprehensions, not generators into np.fromiter: this runs on the event loop for
+    # every batch, and a generator (with the ``rows`` property) costs twice as much.
     n = len(batch)
     return TappedBatch(
         model=model,
         version=version,
-        request_ids=tuple(p.request_id for p in batch),
-        row_counts=np.fromiter((p.rows for p in batch), np.int64, n),
+        request_ids=tuple([p.request_id for p in batch]),
+        row_counts=np.array([len(p.features) for p in batch], dtype=np.int64),
         features=features,
         feature_names=feature_names,
         outputs=outputs,
-        received_at=np.fromiter((p.received_at for p in batch), np.float64, n),
+        received_at=np.array([p.received_at for p in batch], dtype=np.float64),
         latency_seconds=latencies,
         statuses=_all_ok(n),
         errors=(None,) * n,
