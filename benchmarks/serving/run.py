@@ -242,23 +242,24 @@ _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(port: int, script: Path, concurrency: int, seconds: float) -> tuple[str, float]:
+def wrk(
+    port: int, script: Path, concurrency: int, seconds: float, cpus: str | None = None
+) -> tuple[str, float]:
+    """wrk's output and its CPU seconds (pinned to ``cpus`` with taskset when given)."""
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/v2/models/clf/infer",
+    ]
+    if cpus is not None:
+        argv = ["taskset", "-c", cpus, *argv]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    run = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{concurrency}",
-            f"-d{max(1, round(seconds))}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}/v2/models/clf/infer",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    run = subprocess.run(argv, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return run.stdout, used

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import signal
 import statistics
 import subprocess
@@ -56,6 +55,7 @@ from run import (  # noqa: E402  (a script beside this one)
     start,
     start_sidecar,
     tree,
+    wrk,
 )
 
 _LATENCY = re.compile(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
@@ -86,28 +86,6 @@ class Cell:
     other_cores: float
 
 
-def run_wrk(
-    port: int, script: Path, concurrency: int, seconds: float, cpus: str | None
-) -> tuple[str, float]:
-    """wrk's output and its CPU seconds (pinned to ``cpus`` when given)."""
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{concurrency}",
-        f"-d{max(1, round(seconds))}s",
-        "--latency",
-        "-s",
-        str(script),
-        f"http://127.0.0.1:{port}/v2/models/clf/infer",
-    ]
-    if cpus is not None:
-        argv = ["taskset", "-c", cpus, *argv]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return done.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def parse_wrk(output: str) -> tuple[int, float, float, int]:
     """Requests completed, req/s, p99 ms and errors from wrk's output."""
     completed = re.search(r"(\d+) requests in", output)
@@ -135,12 +113,12 @@ def measure(
     args: argparse.Namespace,
     cpus: str | None,
 ) -> Cell:
-    run_wrk(port, script, args.concurrency, args.warmup, cpus)
+    wrk(port, script, args.concurrency, args.warmup, cpus)
     pids = tree(server)
     sidecar_before = cpu_seconds(sidecar) if sidecar else 0.0
     before, busy_before = sum(cpu_seconds(pid) for pid in pids), busy_seconds()
     started = time.perf_counter()
-    output, generator = run_wrk(port, script, args.concurrency, args.duration, cpus)
+    output, generator = wrk(port, script, args.concurrency, args.duration, cpus)
     elapsed = time.perf_counter() - started
     used = sum(cpu_seconds(pid) for pid in tree(server)) - before
     sidecar_used = (cpu_seconds(sidecar) - sidecar_before) if sidecar else 0.0
@@ -287,7 +265,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="timed seconds per cell")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per cell")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--variants", default="1w,2w,1w-pinned,1w-isolated", help=", ".join(VARIANTS))
+    parser.add_argument(
+        "--variants", default="1w,2w,1w-pinned,1w-isolated", help=", ".join(VARIANTS)
+    )
     args = parser.parse_args()
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in chosen if v not in VARIANTS]
