@@ -278,14 +278,15 @@ class PushTap:
             ("reason",),
             registry=registry,
         )
-        self._full = self._dropped.labels("queue_full")
         self._thread = threading.Thread(target=self._run, name="tap-push", daemon=True)
         self._thread.start()
 
     def submit(self, batch: Tapped) -> None:
         """Queue the batch; a full queue drops it (counted)."""
         if len(self._queue) >= self._capacity:
-            self._full.inc()
+            # The labelled series is made on the first drop, not before: an alert that
+            # catches the first increment looks for a newly created series.
+            self._dropped.labels("queue_full").inc()
             return
         self._queue.append(batch)
 
