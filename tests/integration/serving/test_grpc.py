@@ -41,6 +41,7 @@ from serving.runtimes.base import Runtime, TensorSpec
 from serving.runtimes.sklearn import SklearnRuntime
 from serving.server import create_server, load_configured_runtime
 from serving.tap import TappedBatch
+from tests.app_thread import served_in_thread
 from tests.processes import clean_environment, run_driftline, start_driftline
 
 pytestmark = pytest.mark.integration
@@ -152,7 +153,6 @@ def configs(onnx_path: Path) -> list[ModelConfig]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    import uvicorn
     from skl2onnx import to_onnx
 
     iris = LogisticRegression(max_iter=1000).fit(X, Y)
@@ -173,21 +173,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tap = Collected()
     grpc_port = free_port()
     server = create_server(configs(onnx_path), tap=tap, load_runtime=load, grpc_port=grpc_port)
-    web = uvicorn.Server(
-        uvicorn.Config(server.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not web.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.01)
-    assert web.started, "the server did not start"
-    port = web.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Served(f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", tap, iris, shop)
-    finally:
-        web.should_exit = True
-        thread.join(timeout=60)
+    with served_in_thread(server.app) as url:
+        yield Served(url, f"127.0.0.1:{grpc_port}", tap, iris, shop)
 
 
 @pytest.fixture

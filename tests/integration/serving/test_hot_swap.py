@@ -29,6 +29,7 @@ from serving.config import BatchingConfig, FeatureInput, ModelConfig
 from serving.runtimes.base import OutputRole, Runtime, TensorSpec
 from serving.server import create_server
 from serving.tap import TappedBatch
+from tests.app_thread import served_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -101,8 +102,6 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    import uvicorn
-
     batching = BatchingConfig(max_batch_size=8, max_batch_delay_ms=1)
     configs = [
         ModelConfig("score", "1", "test", "v1", FEATURES, batching),
@@ -119,21 +118,8 @@ def served() -> Iterator[Served]:
     tap = Collected()
     grpc_port = free_port()
     server = create_server(configs, tap=tap, load_runtime=load, grpc_port=grpc_port)
-    web = uvicorn.Server(
-        uvicorn.Config(server.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not web.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.01)
-    assert web.started, "the server did not start"
-    port = web.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Served(f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", tap)
-    finally:
-        web.should_exit = True
-        thread.join(timeout=60)
+    with served_in_thread(server.app) as url:
+        yield Served(url, f"127.0.0.1:{grpc_port}", tap)
 
 
 def body(request_id: str) -> dict[str, Any]:

@@ -3,8 +3,6 @@ loopback (uvicorn in a thread) serving a model that learns online."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from serving.online.learner import Learner
 from serving.online.memory import MemoryStore
 from serving.online.service import LearningApp, OnlineLearning
 from serving.server import create_server
+from tests.app_thread import served_in_thread
 from tests.integration.test_cli import driftline_in_process
 from tests.unit.serving.online.streams import FEATURES, hyperplane, model_config, river_model
 
@@ -25,8 +24,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, MemoryStore]]:
     """The URL of a server whose model ``m`` learns online, and the learner's store."""
-    import uvicorn
-
     directory = tmp_path_factory.mktemp("learning")
     rows, truth = hyperplane(300, seed=3)
     base = model_config(river_model(rows, truth), directory, name="m")
@@ -35,21 +32,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Memo
     server = create_server([learner.start()])
     online = OnlineLearning(server.repository, {"m": learner}, {"m": base})
     app = LearningApp(server.app, online, admin=AdminPolicy())
-    web = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not web.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.01)
-    assert web.started, "the server did not start"
-    port = web.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", store
-    finally:
-        web.should_exit = True
-        thread.join(timeout=60)
+    with served_in_thread(app) as url:
+        yield url, store
 
 
 def test_the_commands_show_and_change_the_learning_state(
